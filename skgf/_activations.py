@@ -1,0 +1,81 @@
+"""Activations, their derivatives and clipped inverses, for any array namespace.
+
+Bounded activations (``logistic``, ``tanh``) can be *range-rescaled*: with a
+value range ``(low, high)`` the activation maps onto ``[low, high]`` instead of
+its natural range. ZORB fits that range to the targets it pushes through the
+layer; the other methods always use the natural range.
+
+Both bounded activations are written through ``tanh`` (``logistic(z) =
+(tanh(z / 2) + 1) / 2``), which never overflows.
+"""
+
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+# Half-width of the margin kept inside a bounded activation's open range when
+# inverting it: targets are clipped to [eps, 1 - eps] of the unit range before
+# the inverse, so the largest pre-activation target is about atanh(1 - 2 eps).
+INVERSE_CLIP_EPS = 1e-5
+
+_NATURAL_RANGE = {"logistic": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+# z-scale of each bounded activation: unit(z) = (tanh(z * scale) + 1) / 2
+_TANH_SCALE = {"logistic": 0.5, "tanh": 1.0}
+
+
+def is_bounded(name):
+    """Whether the activation has a finite range that can be rescaled."""
+    return name in _NATURAL_RANGE
+
+
+def natural_range(name):
+    """The activation's own output range, ``None`` if unbounded."""
+    return _NATURAL_RANGE.get(name)
+
+
+def activate(xp, name, Z, value_range=None):
+    """Apply activation ``name`` to ``Z``, rescaled onto ``value_range`` if given."""
+    if name == "identity":
+        return Z
+    if name == "relu":
+        return xp.maximum(Z, xp.zeros_like(Z))
+    unit = (xp.tanh(Z * _TANH_SCALE[name]) + 1.0) * 0.5
+    low, high = value_range if value_range is not None else _NATURAL_RANGE[name]
+    return unit * (high - low) + low
+
+
+def inverse(xp, name, T, value_range=None, eps=INVERSE_CLIP_EPS):
+    """Pre-activation whose activation is ``T``, clipped into the open range.
+
+    ``relu`` has no inverse for negative targets: they map to 0 (the
+    deterministic choice of the ZORB note, see ``doc/zorb.rst``).
+    """
+    if name == "identity":
+        return T
+    if name == "relu":
+        return xp.maximum(T, xp.zeros_like(T))
+    low, high = value_range if value_range is not None else _NATURAL_RANGE[name]
+    unit = (T - low) / (high - low)
+    unit = xp.clip(unit, eps, 1.0 - eps)
+    return xp.atanh(2.0 * unit - 1.0) / _TANH_SCALE[name]
+
+
+def derivative(xp, name, Z, H):
+    """Derivative of the natural-range activation at ``Z`` (``H`` = its output)."""
+    if name == "identity":
+        return xp.ones_like(Z)
+    if name == "relu":
+        return xp.astype(Z > 0, Z.dtype)
+    if name == "tanh":
+        return 1.0 - H * H
+    return H * (1.0 - H)  # logistic
+
+
+def softmax(xp, Z):
+    """Row-wise softmax, shifted by the row maximum for stability."""
+    E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
+    return E / xp.sum(E, axis=1, keepdims=True)
+
+
+def log_softmax(xp, Z):
+    """Row-wise log-softmax."""
+    shifted = Z - xp.max(Z, axis=1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))

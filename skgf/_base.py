@@ -1,0 +1,289 @@
+"""Estimator plumbing shared by every skgf network.
+
+``BaseNetwork`` does what is the same for all methods: parameter and input
+validation, the choice of namespace and device, target encoding (through the
+classifier / regressor mixins), prediction in bounded row blocks, tags and
+pickling. A method supplies ``_solve``, which turns validated arrays into
+weights; it never sees labels, pandas frames or devices it did not ask for.
+"""
+
+from abc import abstractmethod
+from numbers import Integral
+
+import numpy as np
+from array_api_compat import is_array_api_obj
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._activations import softmax
+from ._array_api import (
+    device_of,
+    dispatch_enabled,
+    float_dtype_for,
+    input_namespace,
+    is_numpy_namespace,
+    move_to,
+    namespace_of,
+    resolve_compute,
+    to_numpy,
+)
+from ._network import forward
+
+# Fitted attributes that hold arrays of the compute namespace (or lists of
+# them); pickling converts exactly these to NumPy.
+_ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
+
+
+def _positive_int_tuple(value):
+    """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
+    sizes = (value,) if isinstance(value, Integral) else tuple(value)
+    if any(not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must be a tuple of positive integers, "
+            f"got {value!r}."
+        )
+    return sizes
+
+
+class BaseNetwork(BaseEstimator):
+    """Validation, dispatch, prediction and pickling for skgf networks."""
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [StrOptions({"cpu", "cuda"}), None],
+    }
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X, y, incremental=False):
+        """Validate, encode, dispatch and call the method's ``_solve``."""
+        hidden = _positive_int_tuple(self.hidden_layer_sizes)
+        first_call = not (incremental and hasattr(self, "coefs_"))
+        X, y = self._validate_training_data(X, y, reset=first_call)
+        xp, device = resolve_compute(X, self.device)
+        dtype = float_dtype_for(X.dtype, xp, device)
+        X = xp.astype(move_to(X, xp, device), dtype, copy=False)
+        Y = self._encode_targets(y, xp, device, dtype, reset=first_call)
+        rng = check_random_state(self.random_state)
+        self._solve(xp, X, Y, hidden, rng, incremental=not first_call)
+        self.n_layers_ = len(self.coefs_) + 1
+        self.n_outputs_ = Y.shape[1]
+        return self
+
+    def _validate_training_data(self, X, y, reset):
+        xp_in = input_namespace(X)
+        if is_array_api_obj(y) and not isinstance(y, np.ndarray):
+            y = to_numpy(y)  # "everything follows X"; labels live on the host
+        X, y = validate_data(
+            self, X, y,
+            reset=reset,
+            dtype=[xp_in.float64, xp_in.float32],
+            multi_output=not self._is_classifier(),
+            y_numeric=not self._is_classifier(),
+        )
+        return X, y
+
+    @abstractmethod
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
+        """Set ``coefs_``, ``intercepts_`` (and method extras) from ``X``, ``Y``."""
+
+    # -------------------------------------------------------------- predict
+    def _network_output(self, X, method):
+        """Raw network output for ``X`` in the compute namespace.
+
+        Returns ``(output, xp, xp_in, device_in)``: the output, the model's
+        namespace, and the namespace and device the caller's ``X`` lives in.
+        """
+        check_is_fitted(self)
+        xp = namespace_of(self.coefs_[0])
+        device = device_of(self.coefs_[0])
+        xp_in = input_namespace(X)
+        if (
+            dispatch_enabled()
+            and self.device is None
+            and not is_numpy_namespace(xp)
+            and (xp_in.__name__ != xp.__name__ or device_of(X) != device)
+        ):
+            raise ValueError(
+                f"Inputs passed to {type(self).__name__}.{method}() must use the "
+                "same namespace and the same device as those passed to fit(). "
+                "Move the fitted estimator with "
+                "sklearn.utils._array_api.move_estimator_to, or pass X in the "
+                "namespace it was fitted with."
+            )
+        X = validate_data(self, X, reset=False,
+                          dtype=[xp_in.float64, xp_in.float32])
+        device_in = device_of(X)
+        X = xp.astype(move_to(X, xp, device), self.coefs_[0].dtype, copy=False)
+        return self._forward_in_blocks(xp, X), xp, xp_in, device_in
+
+    def _forward_in_blocks(self, xp, X):
+        """Forward pass over row blocks sized by ``working_memory``."""
+        widest = max(W.shape[1] for W in self.coefs_)
+        row_bytes = 2 * widest * X.dtype.itemsize if hasattr(X.dtype, "itemsize") else 16 * widest
+        n_rows = get_chunk_n_rows(row_bytes=row_bytes, max_n_rows=X.shape[0])
+        blocks = [
+            self._forward(xp, X[sl, ...])
+            for sl in gen_batches(X.shape[0], max(n_rows, 1))
+        ]
+        return blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=0)
+
+    def _forward(self, xp, X):
+        """The network's output for rows ``X`` (overridden by rescaling methods)."""
+        return forward(xp, X, self.coefs_, self.intercepts_, self.activation)
+
+    @staticmethod
+    def _back_to_caller(array, xp_in, device_in):
+        """Return ``array`` in the caller's namespace and device."""
+        return move_to(array, xp_in, device_in)
+
+    # ------------------------------------------------------------ plumbing
+    def _is_classifier(self):
+        return isinstance(self, ClassifierMixin)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.array_api_support = True
+        return tags
+
+    def __getstate__(self):
+        """Pickle fitted arrays as NumPy, so GPU-fitted models load anywhere."""
+        state = super().__getstate__()
+        for name in _ARRAY_ATTRIBUTES:
+            if name in state:
+                value = state[name]
+                state[name] = (
+                    [to_numpy(v) for v in value] if isinstance(value, list)
+                    else to_numpy(value)
+                )
+        return state
+
+
+class NetworkClassifierMixin(ClassifierMixin):
+    """One-hot targets, ``predict`` by argmax, ``predict_proba`` by softmax."""
+
+    def _encode_targets(self, y, xp, device, dtype, reset):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = np.unique(y)
+            if self.classes_.shape[0] < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes "
+                    f"in the data, but the data contains only one class: "
+                    f"{self.classes_[0]!r}."
+                )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()!r} not seen in the first "
+                f"call to fit/partial_fit (classes_={self.classes_.tolist()!r})."
+            )
+        codes = np.searchsorted(self.classes_, y)
+        Y = np.zeros((y.shape[0], self.classes_.shape[0]))
+        Y[np.arange(y.shape[0]), codes] = 1.0
+        self.out_activation_ = "softmax"
+        return xp.astype(move_to(Y, xp, device), dtype)
+
+    def predict(self, X):
+        """Predict class labels for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The predicted classes, in the namespace of ``X`` for numeric labels.
+        """
+        scores, xp, xp_in, device_in = self._network_output(X, "predict")
+        labels = self.classes_[to_numpy(xp.argmax(scores, axis=1))]
+        if labels.dtype.kind in "biuf":
+            return self._back_to_caller(labels, xp_in, device_in)
+        return labels
+
+    def predict_proba(self, X):
+        """Class probabilities for ``X``: the softmax of the network output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class in ``classes_``, rows summing to one.
+        """
+        scores, xp, xp_in, device_in = self._network_output(X, "predict_proba")
+        return self._back_to_caller(softmax(xp, scores), xp_in, device_in)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class in ``classes_``.
+        """
+        from ._activations import log_softmax
+
+        scores, xp, xp_in, device_in = self._network_output(X, "predict_log_proba")
+        return self._back_to_caller(log_softmax(xp, scores), xp_in, device_in)
+
+
+class NetworkRegressorMixin(RegressorMixin):
+    """Standardised targets in fit, undone in ``predict``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _encode_targets(self, y, xp, device, dtype, reset):
+        y = np.asarray(y, dtype=np.float64)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if reset:
+            mean = Y.mean(axis=0)
+            scale = Y.std(axis=0)
+            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)] = 1.0
+            self._y_mean = xp.astype(move_to(mean, xp, device), dtype)
+            self._y_scale = xp.astype(move_to(scale, xp, device), dtype)
+            self.out_activation_ = "identity"
+        Y = xp.astype(move_to(Y, xp, device), dtype)
+        return (Y - self._y_mean) / self._y_scale
+
+    def predict(self, X):
+        """Predict targets for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values, in the namespace of ``X``.
+        """
+        out, xp, xp_in, device_in = self._network_output(X, "predict")
+        out = out * self._y_scale + self._y_mean
+        if out.shape[1] == 1:
+            out = xp.reshape(out, (-1,))
+        return self._back_to_caller(out, xp_in, device_in)

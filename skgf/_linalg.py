@@ -1,0 +1,100 @@
+"""Regularised least squares from accumulated Gram matrices.
+
+The data never meets an explicit pseudoinverse: ``H^T H`` and ``H^T T`` are
+summed over row chunks (memory ``O(chunk * d + d^2)``, independent of the
+number of samples), centred so the bias is left unpenalised, and solved by
+Cholesky, with an eigenvalue-floored ``eigh`` as the fallback.
+"""
+
+import math
+
+import numpy as np
+
+from ._array_api import (
+    device_of,
+    solve_psd_eigh,
+    solve_spd,
+    supports_float64,
+)
+
+# Relative jitter added to the diagonal before Cholesky (times the mean of
+# the diagonal), raised tenfold on each failure; then eigh takes over.
+_JITTER = 1e-10
+_JITTER_TRIES = 4
+
+
+class GramAccumulator:
+    """Running sums for the least-squares fit of ``T`` on ``[H, 1]``.
+
+    Rows are shifted by the column means of the first chunk before they are
+    summed, so that the later centring subtracts small numbers from small
+    numbers (large feature offsets would otherwise cancel catastrophically in
+    float32).
+    """
+
+    def __init__(self, xp):
+        self.xp = xp
+        self.n = 0.0
+        self.shift = None
+        self.HtH = self.HtT = self.h_sum = self.t_sum = None
+
+    def add(self, H, T):
+        """Add the rows of ``H`` (n, d) and their targets ``T`` (n, k)."""
+        xp = self.xp
+        if self.shift is None:
+            self.shift = xp.mean(H, axis=0)
+            self.HtH = xp.zeros((H.shape[1], H.shape[1]), dtype=H.dtype,
+                                device=device_of(H))
+            self.HtT = xp.zeros((H.shape[1], T.shape[1]), dtype=H.dtype,
+                                device=device_of(H))
+            self.h_sum = xp.zeros(H.shape[1], dtype=H.dtype, device=device_of(H))
+            self.t_sum = xp.zeros(T.shape[1], dtype=H.dtype, device=device_of(H))
+        Hs = H - self.shift
+        self.HtH = self.HtH + Hs.T @ Hs
+        self.HtT = self.HtT + Hs.T @ T
+        self.h_sum = self.h_sum + xp.sum(Hs, axis=0)
+        self.t_sum = self.t_sum + xp.sum(T, axis=0)
+        self.n += H.shape[0]
+
+    def solve(self, alpha):
+        """Weights ``W`` (d, k) and bias ``b`` (k,) minimising
+        ``||H W + b - T||^2 + alpha ||W||^2``."""
+        xp = self.xp
+        dtype = self.HtH.dtype
+        device = device_of(self.HtH)
+        solve_dtype = xp.float64 if supports_float64(xp, device) else dtype
+        n = self.n
+        h_mean = xp.astype(self.h_sum, solve_dtype) / n
+        t_mean = xp.astype(self.t_sum, solve_dtype) / n
+        G = xp.astype(self.HtH, solve_dtype) - n * (h_mean[:, None] * h_mean[None, :])
+        R = xp.astype(self.HtT, solve_dtype) - n * (h_mean[:, None] * t_mean[None, :])
+        W = ridge_from_gram(xp, G, R, alpha)
+        b = t_mean - h_mean @ W - xp.astype(self.shift, solve_dtype) @ W
+        return xp.astype(W, dtype), xp.astype(b, dtype)
+
+
+def ridge_from_gram(xp, G, R, alpha):
+    """Solve ``(G + alpha I) W = R`` for symmetric positive semi-definite ``G``."""
+    d = G.shape[0]
+    eye = xp.eye(d, dtype=G.dtype, device=device_of(G))
+    scale = float(xp.sum(xp.linalg.diagonal(G))) / max(d, 1) if d else 0.0
+    scale = scale if math.isfinite(scale) and scale > 0 else 1.0
+    jitter = _JITTER * scale
+    for _ in range(_JITTER_TRIES):
+        try:
+            return solve_spd(xp, G + (alpha + jitter) * eye, R)
+        except np.linalg.LinAlgError:
+            jitter *= 10.0
+    return solve_psd_eigh(xp, G + alpha * eye, R, floor=jitter)
+
+
+def lstsq_reference(H, T, alpha):
+    """NumPy reference of :meth:`GramAccumulator.solve`, for tests only."""
+    H = np.asarray(H, dtype=np.float64)
+    T = np.asarray(T, dtype=np.float64)
+    Hc = H - H.mean(axis=0)
+    Tc = T - T.mean(axis=0)
+    d = H.shape[1]
+    W = np.linalg.solve(Hc.T @ Hc + alpha * np.eye(d), Hc.T @ Tc)
+    return W, T.mean(axis=0) - H.mean(axis=0) @ W
+

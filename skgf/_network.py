@@ -1,0 +1,83 @@
+"""The network: a plain list of weight matrices and bias vectors.
+
+One forward pass serves every method; the methods differ only in how they
+choose the weights. Initial weights are drawn on the host from the
+estimator's NumPy random generator and then moved to the compute device, so
+CPU and GPU fits of one seed start from the same weights.
+"""
+
+import numpy as np
+
+from ._activations import activate
+from ._array_api import move_to
+
+
+def layer_sizes(n_features, hidden_layer_sizes, n_outputs):
+    """Widths of all layers, input first, output last."""
+    return [int(n_features), *(int(h) for h in hidden_layer_sizes), int(n_outputs)]
+
+
+def init_weights(sizes, rng, scheme, xp, device, dtype):
+    """Random ``(coefs, intercepts)`` for layer widths ``sizes``.
+
+    ``scheme`` is ``"glorot_uniform"`` (weights and biases from
+    ``U(-a, a)``, ``a = sqrt(6 / (fan_in + fan_out))``), ``"he_normal"``
+    (weights from ``N(0, 2 / fan_in)``, zero biases) or ``"glorot_normal_bias0"``
+    (weights from ``N(0, 2 / (fan_in + fan_out))``, zero biases).
+    """
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        if scheme == "glorot_uniform":
+            bound = np.sqrt(6.0 / (fan_in + fan_out))
+            W = rng.uniform(-bound, bound, size=(fan_in, fan_out))
+            b = rng.uniform(-bound, bound, size=fan_out)
+        elif scheme == "he_normal":
+            W = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+            b = np.zeros(fan_out)
+        elif scheme == "glorot_normal_bias0":
+            W = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))
+            b = np.zeros(fan_out)
+        else:
+            raise ValueError(f"unknown initialisation scheme {scheme!r}")
+        coefs.append(host_to(W, xp, device, dtype))
+        intercepts.append(host_to(b, xp, device, dtype))
+    return coefs, intercepts
+
+
+def host_to(array, xp, device, dtype):
+    """A host NumPy array as ``dtype`` in namespace ``xp`` on ``device``."""
+    return xp.astype(move_to(np.ascontiguousarray(array), xp, device), dtype)
+
+
+def hidden_forward(xp, X, coefs, intercepts, activation, ranges=None):
+    """Output of the given layers, each followed by the hidden activation."""
+    H = X
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        H = activate(xp, activation, H @ W + b, None if ranges is None else ranges[i])
+    return H
+
+
+def forward(xp, X, coefs, intercepts, activation, ranges=None):
+    """Output of the network (before any output transform) for rows ``X``."""
+    H = hidden_forward(xp, X, coefs[:-1], intercepts[:-1], activation, ranges)
+    return H @ coefs[-1] + intercepts[-1]
+
+
+def forward_layers(xp, X, coefs, intercepts, activation, ranges=None):
+    """Pre-activations and activations of every layer.
+
+    Returns ``(Z, H)`` where ``H[0] = X``, ``Z[i]`` is layer ``i + 1``'s
+    pre-activation and ``H[i + 1] = activation(Z[i])`` for hidden layers;
+    the output layer's ``H[-1]`` is its pre-activation ``Z[-1]``.
+    """
+    Zs, Hs = [], [X]
+    last = len(coefs) - 1
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = Hs[-1] @ W + b
+        Zs.append(Z)
+        if i == last:
+            Hs.append(Z)
+        else:
+            Hs.append(activate(xp, activation, Z,
+                               None if ranges is None else ranges[i]))
+    return Zs, Hs

@@ -1,0 +1,15 @@
+"""scikit-learn's estimator checks over every skgf estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skgf import ZORBClassifier, ZORBRegressor
+
+ESTIMATORS = [
+    ZORBClassifier(random_state=0),
+    ZORBRegressor(random_state=0),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
