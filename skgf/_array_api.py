@@ -165,3 +165,16 @@ def solve_psd_eigh(xp, A, B, floor):
     eigvals, eigvecs = xp.linalg.eigh(A)
     eigvals = xp.where(eigvals > floor, eigvals, xp.asarray(floor, dtype=A.dtype))
     return eigvecs @ ((eigvecs.T @ B) / eigvals[:, None])
+
+
+def map_arrays(obj, fn):
+    """Apply ``fn`` to every array inside nested lists, tuples and dicts."""
+    if isinstance(obj, list):
+        return [map_arrays(o, fn) for o in obj]
+    if isinstance(obj, tuple):
+        return tuple(map_arrays(o, fn) for o in obj)
+    if isinstance(obj, dict):
+        return {k: map_arrays(v, fn) for k, v in obj.items()}
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        return fn(obj)
+    return obj

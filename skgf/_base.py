@@ -30,6 +30,7 @@ from ._array_api import (
     float_dtype_for,
     input_namespace,
     is_numpy_namespace,
+    map_arrays,
     move_to,
     namespace_of,
     resolve_compute,
@@ -56,6 +57,10 @@ def _positive_int_tuple(value):
 class BaseNetwork(BaseEstimator):
     """Validation, dispatch, prediction and pickling for skgf networks."""
 
+    # Names of method-specific fitted attributes holding arrays (or nested
+    # lists / dicts of them) of the compute namespace: pickled as NumPy.
+    _state_attributes = ()
+
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -64,7 +69,7 @@ class BaseNetwork(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y, incremental=False):
+    def _fit(self, X, y, incremental=False, classes=None):
         """Validate, encode, dispatch and call the method's ``_solve``."""
         hidden = _positive_int_tuple(self.hidden_layer_sizes)
         first_call = not (incremental and hasattr(self, "coefs_"))
@@ -72,9 +77,10 @@ class BaseNetwork(BaseEstimator):
         xp, device = resolve_compute(X, self.device)
         dtype = float_dtype_for(X.dtype, xp, device)
         X = xp.astype(move_to(X, xp, device), dtype, copy=False)
-        Y = self._encode_targets(y, xp, device, dtype, reset=first_call)
+        Y = self._encode_targets(y, xp, device, dtype, reset=first_call,
+                                 classes=classes)
         rng = check_random_state(self.random_state)
-        self._solve(xp, X, Y, hidden, rng, incremental=not first_call)
+        self._solve(xp, X, Y, hidden, rng, incremental=incremental)
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = Y.shape[1]
         return self
@@ -158,24 +164,20 @@ class BaseNetwork(BaseEstimator):
     def __getstate__(self):
         """Pickle fitted arrays as NumPy, so GPU-fitted models load anywhere."""
         state = super().__getstate__()
-        for name in _ARRAY_ATTRIBUTES:
+        for name in _ARRAY_ATTRIBUTES + self._state_attributes:
             if name in state:
-                value = state[name]
-                state[name] = (
-                    [to_numpy(v) for v in value] if isinstance(value, list)
-                    else to_numpy(value)
-                )
+                state[name] = map_arrays(state[name], to_numpy)
         return state
 
 
 class NetworkClassifierMixin(ClassifierMixin):
     """One-hot targets, ``predict`` by argmax, ``predict_proba`` by softmax."""
 
-    def _encode_targets(self, y, xp, device, dtype, reset):
+    def _encode_targets(self, y, xp, device, dtype, reset, classes=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:
-            self.classes_ = np.unique(y)
+            self.classes_ = np.unique(y if classes is None else to_numpy(classes))
             if self.classes_.shape[0] < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes "
@@ -256,7 +258,7 @@ class NetworkRegressorMixin(RegressorMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_targets(self, y, xp, device, dtype, reset):
+    def _encode_targets(self, y, xp, device, dtype, reset, classes=None):
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if reset:

@@ -1,0 +1,268 @@
+"""Plumbing shared by the iterative methods (RSO, rec-LRA, semi-implicit BP).
+
+``BaseIterativeNetwork`` owns the loop around a method's iterations: weight
+initialisation and ``warm_start``, ``partial_fit``, mini-batch slicing, the
+validation split and ``early_stopping`` with best-weight restore, the
+``tol`` / ``n_iter_no_change`` stopping rule of ``MLPClassifier``,
+``loss_curve_`` and ``verbose`` output. A method implements
+
+* ``_init_method_state(xp, device, dtype, rng)``: anything beyond the
+  weights it needs (optimiser moments, feedback matrices); optional;
+* ``_run_iteration(xp, X, Y, rng)``: one iteration (an epoch, or a pass over
+  all weights for RSO) that updates ``coefs_`` / ``intercepts_`` in place and
+  returns the training loss as a Python float.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._activations import HIDDEN_ACTIVATIONS
+from ._array_api import device_of, map_arrays, move_to, to_numpy
+from ._base import BaseNetwork
+from ._losses import output_loss
+from ._network import forward, init_weights, layer_sizes
+
+
+class BaseIterativeNetwork(BaseNetwork):
+    """Iteration loop, early stopping, warm start and ``partial_fit``."""
+
+    _parameter_constraints = {
+        **BaseNetwork._parameter_constraints,
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+    }
+
+    # Initial weights of the method (see ``_network.init_weights``).
+    _init_scheme = "glorot_uniform"
+    # ``batch_size="auto"`` means min(_auto_batch_size, n_samples).
+    _auto_batch_size = 200
+    # ---------------------------------------------------------------- hooks
+    def _init_method_state(self, xp, device, dtype, rng):
+        """Create method state beyond the weights (none by default)."""
+
+    def _run_iteration(self, xp, X, Y, rng):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- loop
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
+        device = device_of(X)
+        sizes = layer_sizes(X.shape[1], hidden_layer_sizes, Y.shape[1])
+        fresh = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
+        if not fresh and [W.shape for W in self.coefs_] != list(
+                zip(sizes[:-1], sizes[1:])):
+            raise ValueError(
+                "warm_start / partial_fit needs the same layer sizes as the "
+                f"previous fit: got {sizes}, fitted with "
+                f"{[self.coefs_[0].shape[0]] + [W.shape[1] for W in self.coefs_]}."
+            )
+        if fresh:
+            self.coefs_, self.intercepts_ = init_weights(
+                sizes, rng, self._init_scheme, xp, device, X.dtype)
+            self._init_method_state(xp, device, X.dtype, rng)
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+            self.best_loss_ = np.inf
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+        else:
+            self._move_state(xp, device, X.dtype)
+
+        if incremental:
+            self._iterate_once(xp, X, Y, rng)
+            return
+
+        X_val = Y_val = None
+        if self.early_stopping:
+            X, Y, X_val, Y_val = self._validation_split(xp, X, Y, rng)
+            self._best_weights = None
+        start = time.perf_counter()
+        for _ in range(self.max_iter):
+            self._iterate_once(xp, X, Y, rng)
+            stop = self._update_stopping_state(xp, X_val, Y_val)
+            if self.verbose:
+                val = (f", validation score = {self.validation_scores_[-1]:.6f}"
+                       if self.early_stopping else "")
+                print(f"[{type(self).__name__}] iteration {self.n_iter_}, "
+                      f"loss = {self.loss_curve_[-1]:.6f}{val}, "
+                      f"{time.perf_counter() - start:.2f} s")
+            if stop:
+                break
+        else:
+            warnings.warn(
+                f"{type(self).__name__}: stopped after max_iter={self.max_iter} "
+                "iterations before the loss (or validation score) stopped "
+                "improving. Increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        if self.early_stopping and self._best_weights is not None:
+            self.coefs_, self.intercepts_ = self._best_weights
+        self._best_weights = None
+
+    def _iterate_once(self, xp, X, Y, rng):
+        loss = float(self._run_iteration(xp, X, Y, rng))
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"{type(self).__name__}: the training loss became {loss} at "
+                f"iteration {self.n_iter_ + 1}; the step size is too large for "
+                "this data (scale the features, or lower the method's step)."
+            )
+        self.n_iter_ += 1
+        self.loss_curve_.append(loss)
+
+    def _update_stopping_state(self, xp, X_val, Y_val):
+        """MLP's rule: stop after ``n_iter_no_change`` iterations without a
+        ``tol`` improvement of the loss (or of the validation score)."""
+        if self.early_stopping:
+            score = self._validation_score(xp, X_val, Y_val)
+            self.validation_scores_.append(score)
+            improved = score > self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_weights = ([xp.asarray(W, copy=True) for W in self.coefs_],
+                                      [xp.asarray(b, copy=True) for b in self.intercepts_])
+        else:
+            loss = self.loss_curve_[-1]
+            improved = loss < self.best_loss_ - self.tol
+        self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+        if self._no_improvement_count >= self.n_iter_no_change:
+            if self.verbose:
+                print(f"[{type(self).__name__}] no improvement of more than "
+                      f"tol={self.tol} for {self.n_iter_no_change} iterations; stopping.")
+            return True
+        return False
+
+    # -------------------------------------------------------------- helpers
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(self._auto_batch_size, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _minibatches(self, n_samples, rng, shuffle=True):
+        """Host index arrays of one epoch's mini-batches."""
+        order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+        return [order[sl] for sl in gen_batches(n_samples, self._batch_size(n_samples))]
+
+    def _loss(self, xp, X, Y):
+        """Mean training loss of the current weights on ``X``, ``Y``."""
+        Z = forward(xp, X, self.coefs_, self.intercepts_, self.activation)
+        return float(output_loss(xp, Z, Y, self._is_classifier()))
+
+    def _validation_score(self, xp, X_val, Y_val):
+        """Accuracy (classifiers) or mean R^2 (regressors) on the split."""
+        Z = forward(xp, X_val, self.coefs_, self.intercepts_, self.activation)
+        if self._is_classifier():
+            hits = xp.argmax(Z, axis=1) == xp.argmax(Y_val, axis=1)
+            return float(xp.mean(xp.astype(hits, Z.dtype)))
+        sse = xp.sum((Y_val - Z) ** 2, axis=0)
+        sst = xp.sum((Y_val - xp.mean(Y_val, axis=0)) ** 2, axis=0)
+        sst = xp.where(sst > 0, sst, xp.ones_like(sst))
+        return float(xp.mean(1.0 - sse / sst))
+
+    def _validation_split(self, xp, X, Y, rng):
+        n = X.shape[0]
+        stratify = to_numpy(xp.argmax(Y, axis=1)) if self._is_classifier() else None
+        try:
+            train, val = train_test_split(
+                np.arange(n), test_size=self.validation_fraction,
+                random_state=rng, stratify=stratify)
+        except ValueError:  # a class too small to stratify
+            train, val = train_test_split(
+                np.arange(n), test_size=self.validation_fraction, random_state=rng)
+        if train.size < 1 or val.size < 1:
+            raise ValueError(
+                f"early_stopping needs at least one training and one validation "
+                f"sample; validation_fraction={self.validation_fraction} of "
+                f"n_samples={n} gives {val.size} validation samples."
+            )
+        take = self._take_rows
+        return take(xp, X, train), take(xp, Y, train), take(xp, X, val), take(xp, Y, val)
+
+    @staticmethod
+    def _take_rows(xp, A, indices):
+        """Rows ``indices`` (host integers) of ``A``."""
+        idx = xp.asarray(np.asarray(indices, dtype=np.int64), device=device_of(A))
+        return xp.take(A, idx, axis=0)
+
+    def _move_state(self, xp, device, dtype):
+        """Bring weights and method state into ``xp`` / ``device`` (warm start
+        after unpickling, or after fitting on another device)."""
+        def move(a):
+            return xp.astype(move_to(a, xp, device), dtype)
+
+        self.coefs_ = map_arrays(self.coefs_, move)
+        self.intercepts_ = map_arrays(self.intercepts_, move)
+        for name in self._state_attributes:
+            if hasattr(self, name):
+                setattr(self, name, map_arrays(getattr(self, name), move))
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_best_weights", None)
+        return state
+
+
+class IterativeClassifierMixin:
+    """``partial_fit`` for classifiers (``classes`` on the first call)."""
+
+    def partial_fit(self, X, y, classes=None):
+        """Update the network with one iteration over ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All classes that will ever appear; required on the first call.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        first = not hasattr(self, "coefs_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if first:
+            self._validate_params()
+        return self._fit(X, y, incremental=True, classes=classes)
+
+
+class IterativeRegressorMixin:
+    """``partial_fit`` for regressors."""
+
+    def partial_fit(self, X, y):
+        """Update the network with one iteration over ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "coefs_"):
+            self._validate_params()
+        return self._fit(X, y, incremental=True)
