@@ -98,3 +98,82 @@ def lstsq_reference(H, T, alpha):
     W = np.linalg.solve(Hc.T @ Hc + alpha * np.eye(d), Hc.T @ Tc)
     return W, T.mean(axis=0) - H.mean(axis=0) @ W
 
+
+
+def _solve_spd_or_ridge(xp, A, R):
+    """``A^{-1} R`` by Cholesky; jittered / eigh fallback if ``A`` is not PD."""
+    try:
+        return solve_spd(xp, A, R)
+    except np.linalg.LinAlgError:
+        return ridge_from_gram(xp, A, R, 0.0)
+
+
+def proximal_solve(xp, F, Z, W_prev, b_prev, lam, alpha=0.0, current=None,
+                   method="auto"):
+    """Proximal least-squares step of an affine layer ``F W + b``.
+
+    Returns ``(W, b)`` minimising::
+
+        ||F W + 1 b^T - Z||^2 + lam (||W - W_prev||^2 + ||b - b_prev||^2)
+                              + alpha ||W||^2
+
+    i.e. ``(F~^T F~ + D) W~ = F~^T Z + lam W~_prev`` with ``F~ = [F, 1]``,
+    ``W~ = [W; b^T]`` and ``D = diag(lam + alpha, ..., lam + alpha, lam)``
+    (``alpha`` does not reach the bias). Never forms an ``n``-sized system
+    beyond the rows of ``F`` (one mini-batch):
+
+    * ``"primal"``: the bias is eliminated (Schur complement) and a
+      ``d x d`` system is solved;
+    * ``"dual"``: push-through identity
+      ``(F~^T F~ + D)^{-1} F~^T = D^{-1} F~^T (I + F~ D^{-1} F~^T)^{-1}``,
+      a ``B x B`` system (``B`` = rows of ``F``);
+    * ``"auto"``: the smaller of the two (dual when ``B <= d``).
+
+    ``lam`` must be positive. ``current`` is ``F W_prev + b_prev`` when the
+    caller already has it (saves one product).
+    """
+    n_rows, d = F.shape
+    dtype = F.dtype
+    device = device_of(F)
+    if current is None:
+        current = F @ W_prev + b_prev
+    mu = lam + alpha
+    R = Z - current  # residual of the previous weights
+    W0 = W_prev
+    if alpha:
+        # Pull toward zero first (W0 = W_prev * lam / mu), then solve for the
+        # rest, whose right-hand side is F~^T (Z - F~ W~0).
+        shrink = alpha / mu
+        W0 = W_prev * (1.0 - shrink)
+        R = R + shrink * (current - b_prev)
+    if method == "auto":
+        method = "dual" if n_rows <= d else "primal"
+    if method == "dual":
+        K = (F @ F.T) / mu + 1.0 / lam
+        K = K + xp.eye(n_rows, dtype=dtype, device=device)
+        A = _solve_spd_or_ridge(xp, K, R)
+        return W0 + (F.T @ A) / mu, b_prev + xp.sum(A, axis=0) / lam
+    if method != "primal":
+        raise ValueError(f"unknown method {method!r}")
+    s = xp.sum(F, axis=0)
+    r_sum = xp.sum(R, axis=0)
+    c = 1.0 / (n_rows + lam)
+    G = F.T @ F - c * (s[:, None] * s[None, :])
+    G = G + mu * xp.eye(d, dtype=dtype, device=device)
+    Q = F.T @ R - c * (s[:, None] * r_sum[None, :])
+    U = _solve_spd_or_ridge(xp, G, Q)
+    return W0 + U, b_prev + c * (r_sum - s @ U)
+
+
+def proximal_reference(F, Z, W_prev, b_prev, lam, alpha=0.0):
+    """NumPy reference of :func:`proximal_solve` (augmented normal equations)."""
+    F = np.asarray(F, dtype=np.float64)
+    n, d = F.shape
+    Fa = np.hstack([F, np.ones((n, 1))])
+    Wa = np.vstack([np.asarray(W_prev, dtype=np.float64),
+                    np.asarray(b_prev, dtype=np.float64)[None, :]])
+    D = np.full(d + 1, lam + alpha)
+    D[-1] = lam
+    sol = np.linalg.solve(Fa.T @ Fa + np.diag(D),
+                          Fa.T @ np.asarray(Z, dtype=np.float64) + lam * Wa)
+    return sol[:-1], sol[-1]

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._activations import HIDDEN_ACTIVATIONS, INVERSE_CLIP_EPS, inverse, is_bounded
 from ._array_api import device_of, supports_float64
 from ._base import BaseNetwork, NetworkClassifierMixin, NetworkRegressorMixin
-from ._linalg import GramAccumulator
+from ._linalg import GramAccumulator, ridge_from_gram
 from ._network import forward, hidden_forward, init_weights, layer_sizes
 
 # Rows per chunk are capped so that a fit's working memory stays bounded
@@ -38,13 +38,20 @@ def _chunk_rows(n_samples, widths, itemsize):
                                    max_n_rows=min(n_samples, _MAX_CHUNK_ROWS)))
 
 
-def _pseudoinverses(xp, coefs):
-    """``pinv(W)`` of every weight block, computed in float64 where possible."""
-    out = []
-    for W in coefs:
-        wide = xp.float64 if supports_float64(xp, device_of(W)) else W.dtype
-        out.append(xp.astype(xp.linalg.pinv(xp.astype(W, wide)), W.dtype))
-    return out
+def _pseudoinverse(xp, W):
+    """``pinv(W)`` through the smaller Gram matrix, in float64 where possible.
+
+    ``W`` is a random (Glorot) matrix of full rank, so the normal-equation
+    form with a tiny relative ridge equals the SVD pseudoinverse to rounding
+    and costs a Cholesky of ``min(W.shape)`` instead of a full SVD.
+    """
+    wide = xp.float64 if supports_float64(xp, device_of(W)) else W.dtype
+    W64 = xp.astype(W, wide)
+    if W.shape[0] <= W.shape[1]:  # pinv = W^T (W W^T)^-1
+        P = ridge_from_gram(xp, W64 @ W64.T, W64, 0.0).T
+    else:  # pinv = (W^T W)^-1 W^T
+        P = ridge_from_gram(xp, W64.T @ W64, W64.T, 0.0)
+    return xp.astype(P, W.dtype)
 
 
 def _softmax_inverse(xp, Y):
@@ -64,7 +71,8 @@ class _ZORBTargets:
     def __init__(self, xp, coefs, intercepts, activation):
         self.xp = xp
         self.intercepts = intercepts
-        self.pinvs = _pseudoinverses(xp, coefs)
+        # The first layer's pseudoinverse is never needed: nothing is fitted below it.
+        self.pinvs = [None] + [_pseudoinverse(xp, W) for W in coefs[1:]]
         self.activation = activation
         self.ranges = [None] * (len(coefs) - 1)
 
