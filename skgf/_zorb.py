@@ -106,36 +106,46 @@ class _ZORBTargets:
 
 
 def zorb_fit(xp, X, T_out, hidden_layer_sizes, activation, alpha, rng,
-             random_feature_weight=0.0, verbose=0, estimator_name="ZORB"):
+             row_codes=None, random_feature_weight=0.0, verbose=0,
+             estimator_name="ZORB"):
     """Fit a ZORB network; return ``(coefs, intercepts, ranges)``.
 
-    ``T_out`` is the target of the output layer's (identity) output. With
-    ``random_feature_weight > 0`` each hidden layer's pre-activation target
-    also carries that multiple of the layer's initial random pre-activation
-    (an extension, not the paper's rule; see the estimators' docstrings).
+    ``T_out`` is the target of the output layer's (identity) output, one row
+    per sample; or, when ``row_codes`` is given, one row per distinct target
+    (classes) with ``row_codes[i]`` the row of sample ``i``. Every target is a
+    row-wise function of ``T_out``, so in that case the backward sweep runs on
+    the distinct rows only and samples gather theirs.
+
+    With ``random_feature_weight > 0`` each hidden layer's pre-activation
+    target also carries that multiple of the layer's initial random
+    pre-activation (an extension, not the paper's rule; see the estimators).
     """
     n_samples = X.shape[0]
     device = device_of(X)
     sizes = layer_sizes(X.shape[1], hidden_layer_sizes, T_out.shape[1])
     coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, device, X.dtype)
     targets = _ZORBTargets(xp, coefs, intercepts, activation)
-    rows = _chunk_rows(n_samples, sizes, 8)
-    batches = list(gen_batches(n_samples, rows))
-
-    def Y_chunks():
-        return (T_out[sl, ...] for sl in batches)
+    batches = list(gen_batches(n_samples, _chunk_rows(n_samples, sizes, 8)))
+    target_batches = [slice(None)] if row_codes is not None else batches
 
     if is_bounded(activation):
         for layer in range(len(coefs) - 2, -1, -1):
-            targets.fit_range(Y_chunks, layer)
+            targets.fit_range(lambda: (T_out[sl, ...] for sl in target_batches), layer)
+
+    def layer_target(sl, layer, distinct):
+        if row_codes is None:
+            return targets.pre_activation(T_out[sl, ...], layer)
+        return xp.take(distinct, row_codes[sl], axis=0)
 
     for layer in range(len(coefs)):
         start = time.perf_counter()
+        distinct = (targets.pre_activation(T_out, layer)
+                    if row_codes is not None else None)
         gram = GramAccumulator(xp)
         for sl in batches:
             H = hidden_forward(xp, X[sl, ...], coefs[:layer], intercepts[:layer],
                                activation, targets.ranges)
-            T = targets.pre_activation(T_out[sl, ...], layer)
+            T = layer_target(sl, layer, distinct)
             if random_feature_weight and layer < len(coefs) - 1:
                 # coefs[layer] still holds the initial random weights here
                 T = T + random_feature_weight * (H @ coefs[layer] + intercepts[layer])
@@ -159,15 +169,17 @@ class _BaseZORB(BaseNetwork):
     }
 
     def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
-        T_out = self._output_target(xp, Y)
+        T_out, row_codes = self._output_target(xp, Y)
         self.coefs_, self.intercepts_, self.activation_ranges_ = zorb_fit(
             xp, X, T_out, hidden_layer_sizes, self.activation, self.alpha, rng,
-            random_feature_weight=self.random_feature_weight, verbose=self.verbose, estimator_name=type(self).__name__,
+            row_codes=row_codes, random_feature_weight=self.random_feature_weight,
+            verbose=self.verbose, estimator_name=type(self).__name__,
         )
         self.n_iter_ = 1
 
     def _output_target(self, xp, Y):
-        return Y
+        """Output-layer target and, for classes, each sample's target row."""
+        return Y, None
 
     def _forward(self, xp, X):
         return forward(xp, X, self.coefs_, self.intercepts_, self.activation,
@@ -299,7 +311,10 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         return self._fit(X, y)
 
     def _output_target(self, xp, Y):
-        return _softmax_inverse(xp, Y) if self.class_target == "softmax_inverse" else Y
+        classes = xp.eye(Y.shape[1], dtype=Y.dtype, device=device_of(Y))
+        if self.class_target == "softmax_inverse":
+            classes = _softmax_inverse(xp, classes)
+        return classes, xp.argmax(Y, axis=1)
 
 
 class ZORBRegressor(NetworkRegressorMixin, _BaseZORB):
