@@ -43,6 +43,11 @@ from ._network import forward
 _ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
 
 
+# Rows per prediction block: small enough that a block's buffers stay far
+# below the input's own size, large enough for full-speed matrix products.
+_PREDICT_MAX_ROWS = 1024
+
+
 def _positive_int_tuple(value):
     """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
     sizes = (value,) if isinstance(value, Integral) else tuple(value)
@@ -133,14 +138,14 @@ class BaseNetwork(BaseEstimator):
         return self._forward_in_blocks(xp, X), xp, xp_in, device_in
 
     def _forward_in_blocks(self, xp, X):
-        """Forward pass over row blocks sized by ``working_memory``."""
+        """Forward pass over row blocks, so that the hidden-layer buffers of
+        a large ``X`` (or of a small GPU) never exist for all rows at once."""
         widest = max(W.shape[1] for W in self.coefs_)
-        row_bytes = 2 * widest * X.dtype.itemsize if hasattr(X.dtype, "itemsize") else 16 * widest
-        n_rows = get_chunk_n_rows(row_bytes=row_bytes, max_n_rows=X.shape[0])
-        blocks = [
-            self._forward(xp, X[sl, ...])
-            for sl in gen_batches(X.shape[0], max(n_rows, 1))
-        ]
+        row_bytes = 3 * widest * 8  # a pre-activation, its activation, a temporary
+        n_rows = get_chunk_n_rows(row_bytes=row_bytes,
+                                  max_n_rows=min(X.shape[0], _PREDICT_MAX_ROWS))
+        blocks = [self._forward(xp, X[sl, ...])
+                  for sl in gen_batches(X.shape[0], max(n_rows, 1))]
         return blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=0)
 
     def _forward(self, xp, X):
