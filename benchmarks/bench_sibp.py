@@ -1,0 +1,243 @@
+"""Semi-implicit back propagation against MLPClassifier / MLPRegressor.
+
+* digits (75/25 split, StandardScaler, random_state=0) and friedman1
+  (5,000 samples, noise 1.0, same split): score and fit time next to the MLP
+  fitted in the same run.
+* MNIST (with ``--data-dir``): a 784-500-10 ReLU network, batch 200, for
+  20 epochs (``--quick``: 10,000 training rows, 10 epochs), trained by
+  SemiImplicitBPClassifier and by MLPClassifier(solver="sgd") and
+  (solver="adam") with the same architecture, batch size and initial
+  weights. Reports the test accuracy after every epoch of SIBP, the first
+  epoch reaching 0.97, the time per epoch of each, and whether SIBP's
+  training loss is below SGD's at each of the first 10 epochs; saves the
+  loss curves to ``benchmarks/results/sibp_mnist_loss.png``.
+
+Same initial weights: skgf draws Glorot-uniform weights exactly as
+``MLPClassifier._init_coef`` does for ReLU/tanh (``U(-a, a)``,
+``a = sqrt(6 / (fan_in + fan_out))``, weights then biases, layer by layer,
+from ``check_random_state(random_state)``), so one integer seed gives both
+estimators the same start. The benchmark checks this before timing: it reads
+MLP's initial weights off a fit whose learning rate (1e-300) leaves them
+unchanged and compares them with skgf's draw.
+
+    python -m benchmarks.bench_sibp --data-dir ../shared/data [--quick]
+"""
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits, make_friedman1
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
+
+from skgf._array_api import numpy_namespace
+from skgf._network import init_weights, layer_sizes
+from skgf._sibp import SemiImplicitBPClassifier, SemiImplicitBPRegressor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+SEED = 0
+
+
+def load_mnist(data_dir):
+    """MNIST scaled to [0, 1] in float32, or ``None`` if absent."""
+    path = os.path.join(data_dir or "", "mnist.npz")
+    if not data_dir or not os.path.exists(path):
+        return None
+    with np.load(path) as f:
+        return (f["X_train"].astype(np.float32) / 255, f["y_train"],
+                f["X_test"].astype(np.float32) / 255, f["y_test"])
+
+
+def split_scaled(X, y):
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
+    scaler = StandardScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+
+def timed_fit(est, X, y):
+    """Wall seconds of ``est.fit(X, y)``."""
+    return timed_fit_cpu(est, X, y)[0]
+
+
+def timed_fit_cpu(est, X, y):
+    """Wall and process-CPU seconds of ``est.fit(X, y)`` (the CPU time is
+    less disturbed by other processes on a shared machine)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start, cpu = time.perf_counter(), time.process_time()
+        est.fit(X, y)
+        return time.perf_counter() - start, time.process_time() - cpu
+
+
+def score_row(dataset, label, est, X_tr, y_tr, X_te, y_te):
+    fit_s = timed_fit(est, X_tr, y_tr)
+    start = time.perf_counter()
+    score = est.score(X_te, y_te)
+    predict_s = time.perf_counter() - start
+    row = {"dataset": dataset, "estimator": label, "fit_s": fit_s,
+           "predict_s": predict_s, "score": score, "epochs": est.n_iter_}
+    print(f"  {dataset:<10} {label:<42} fit {fit_s:7.2f} s  predict {predict_s:6.3f} s  "
+          f"score {score:.4f}  epochs {est.n_iter_}", flush=True)
+    return row
+
+
+def bundled():
+    rows = []
+    X_tr, X_te, y_tr, y_te = split_scaled(*load_digits(return_X_y=True))
+    for label, est in [
+        ("MLPClassifier(sgd)", MLPClassifier(solver="sgd", random_state=SEED)),
+        ("MLPClassifier(adam)", MLPClassifier(random_state=SEED)),
+        ("SemiImplicitBPClassifier", SemiImplicitBPClassifier(random_state=SEED)),
+    ]:
+        rows.append(score_row("digits", label, est, X_tr, y_tr, X_te, y_te))
+    X_tr, X_te, y_tr, y_te = split_scaled(
+        *make_friedman1(n_samples=5000, noise=1.0, random_state=0))
+    for label, est in [
+        ("MLPRegressor(sgd)", MLPRegressor(solver="sgd", random_state=SEED)),
+        ("MLPRegressor(adam)", MLPRegressor(random_state=SEED)),
+        ("SemiImplicitBPRegressor", SemiImplicitBPRegressor(random_state=SEED)),
+    ]:
+        rows.append(score_row("friedman1", label, est, X_tr, y_tr, X_te, y_te))
+    return rows
+
+
+def check_same_init(X, y, hidden):
+    """MLPClassifier's initial weights equal skgf's draw for the same seed."""
+    mlp = MLPClassifier(hidden_layer_sizes=hidden, solver="sgd", learning_rate_init=1e-300,
+                        momentum=0.0, max_iter=1, random_state=SEED)
+    timed_fit(mlp, X[:1000], y[:1000])  # the update underflows: weights = init
+    coefs, intercepts = init_weights(layer_sizes(X.shape[1], hidden, 10),
+                                     np.random.RandomState(SEED), "glorot_uniform",
+                                     numpy_namespace(), "cpu", X.dtype)
+    same = all(np.array_equal(a, b) for a, b in zip(mlp.coefs_ + mlp.intercepts_,
+                                                     coefs + intercepts))
+    if not same:
+        raise AssertionError("MLPClassifier and skgf initial weights differ")
+    return same
+
+
+def mnist(data_dir, quick):
+    data = load_mnist(data_dir)
+    if data is None:
+        print("  MNIST not found (pass --data-dir); skipping the SIBP MNIST benchmark.")
+        return [], None
+    X, y, X_te, y_te = data
+    if quick:
+        X, y = X[:10000], y[:10000]
+    n = X.shape[0]
+    epochs = 10 if quick else 20
+    hidden, batch = (500,), 200
+    dataset = f"mnist n={n}"
+    check_same_init(X, y, hidden)
+    rows, curves = [], {}
+
+    # SIBP one epoch per call (warm start, one RandomState continuing across
+    # calls: the same draws as one fit of `epochs` epochs), test accuracy
+    # after each epoch, evaluation not timed.
+    sibp = SemiImplicitBPClassifier(hidden_layer_sizes=hidden, batch_size=batch,
+                                    max_iter=1, tol=0.0, warm_start=True,
+                                    random_state=np.random.RandomState(SEED))
+    fit_s, cpu_s, accs = 0.0, 0.0, []
+    for _ in range(epochs):
+        wall, cpu = timed_fit_cpu(sibp, X, y)
+        fit_s, cpu_s = fit_s + wall, cpu_s + cpu
+        accs.append(sibp.score(X_te, y_te))
+        print(f"  SIBP epoch {len(accs):2d}: loss {sibp.loss_curve_[-1]:.4f}  "
+              f"test acc {accs[-1]:.4f}  fit {fit_s:7.1f} s", flush=True)
+    start = time.perf_counter()
+    sibp.predict(X_te)
+    predict_s = time.perf_counter() - start
+    curves["SemiImplicitBPClassifier"] = list(sibp.loss_curve_)
+    reached = next((i + 1 for i, a in enumerate(accs) if a >= 0.97), None)
+    sibp_epoch_s = fit_s / epochs
+    rows.append({"dataset": dataset, "estimator": "SemiImplicitBPClassifier (500,)",
+                 "fit_s": fit_s, "predict_s": predict_s, "score": accs[-1],
+                 "epochs": epochs, "s_per_epoch": sibp_epoch_s,
+                 "cpu_s_per_epoch": cpu_s / epochs,
+                 "first_epoch_acc_0.97": reached if reached else "not reached",
+                 "final_loss": curves["SemiImplicitBPClassifier"][-1]})
+
+    for solver in ("sgd", "adam"):
+        mlp = MLPClassifier(hidden_layer_sizes=hidden, solver=solver, batch_size=batch,
+                            max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1,
+                            random_state=SEED)
+        mlp_fit, mlp_cpu = timed_fit_cpu(mlp, X, y)
+        start = time.perf_counter()
+        acc = mlp.score(X_te, y_te)
+        predict_s = time.perf_counter() - start
+        curves[f"MLPClassifier({solver})"] = list(mlp.loss_curve_)
+        rows.append({"dataset": dataset, "estimator": f"MLPClassifier({solver}) (500,)",
+                     "fit_s": mlp_fit, "predict_s": predict_s, "score": acc,
+                     "epochs": mlp.n_iter_, "s_per_epoch": mlp_fit / mlp.n_iter_,
+                     "cpu_s_per_epoch": mlp_cpu / mlp.n_iter_,
+                     "final_loss": mlp.loss_curve_[-1]})
+        print(f"  MLPClassifier({solver}): {mlp.n_iter_} epochs, {mlp_fit:.1f} s, "
+              f"CPU {mlp_cpu:.1f} s "
+              f"({mlp_fit / mlp.n_iter_:.2f} s/epoch), test acc {acc:.4f}, "
+              f"loss {mlp.loss_curve_[-1]:.4f}", flush=True)
+
+    sgd_epoch_s, sgd_cpu_s = rows[1]["s_per_epoch"], rows[1]["cpu_s_per_epoch"]
+    sgd = curves["MLPClassifier(sgd)"]
+    below = [a < b for a, b in zip(curves["SemiImplicitBPClassifier"][:10], sgd[:10])]
+    for row in rows:
+        row["s_per_epoch_vs_sgd"] = row["s_per_epoch"] / sgd_epoch_s
+        row["cpu_per_epoch_vs_sgd"] = row["cpu_s_per_epoch"] / sgd_cpu_s
+    rows[0]["loss_below_sgd_first10"] = f"{sum(below)}/{len(below)}"
+    print(f"  SIBP loss below MLP(sgd) at {sum(below)}/{len(below)} of the first "
+          f"epochs; time per epoch {sibp_epoch_s:.2f} s = "
+          f"{sibp_epoch_s / sgd_epoch_s:.2f}x MLP(sgd) (CPU time "
+          f"{rows[0]['cpu_per_epoch_vs_sgd']:.2f}x); first epoch with test "
+          f"accuracy >= 0.97: {reached}")
+    return rows, (curves, dataset, batch)
+
+
+def plot_curves(curves, title, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, curve in curves.items():
+        ax.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (cross-entropy, mean over the epoch)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run(data_dir=None, quick=False, out=RESULTS):
+    """All SIBP figures; returns the table rows (and prints them)."""
+    print("Semi-implicit BP vs MLP (bundled data, 75/25 split, StandardScaler):")
+    rows = bundled()
+    print("Semi-implicit BP vs MLP on MNIST (784-500-10 ReLU, batch 200, same init):")
+    mnist_rows, plot = mnist(data_dir, quick)
+    rows += mnist_rows
+    if plot is not None:
+        curves, dataset, batch = plot
+        os.makedirs(out, exist_ok=True)
+        path = os.path.join(out, "sibp_mnist_loss.png")
+        plot_curves(curves, f"{dataset}, 784-500-10 ReLU, batch {batch}, same initial "
+                            "weights", path)
+        print(f"  wrote {path}")
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("SKGF_DATA"))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=RESULTS)
+    args = parser.parse_args()
+    run(args.data_dir, args.quick, args.out)
