@@ -29,8 +29,10 @@ from ._array_api import (
     dispatch_enabled,
     float_dtype_for,
     input_namespace,
+    is_lazy_array,
     is_numpy_namespace,
     map_arrays,
+    map_row_blocks,
     move_to,
     namespace_of,
     resolve_compute,
@@ -76,6 +78,8 @@ class BaseNetwork(BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, incremental=False, classes=None):
         """Validate, encode, dispatch and call the method's ``_solve``."""
+        if is_lazy_array(X) or is_lazy_array(y):
+            return self._fit_lazy(X, y, incremental=incremental, classes=classes)
         hidden = _positive_int_tuple(self.hidden_layer_sizes)
         first_call = not (incremental and hasattr(self, "coefs_"))
         X, y = self._validate_training_data(X, y, reset=first_call)
@@ -89,6 +93,16 @@ class BaseNetwork(BaseEstimator):
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = Y.shape[1]
         return self
+
+    def _fit_lazy(self, X, y, incremental=False, classes=None):
+        """Fit on dask arrays; methods that can override this (ZORB does)."""
+        raise TypeError(
+            f"{type(self).__name__} needs in-memory training data and got a dask "
+            "array. Compute it first (X.compute()), or stream row blocks "
+            "through partial_fit, e.g. `for Xb, yb in zip(X.blocks, y.blocks): "
+            "est.partial_fit(Xb.compute(), yb.compute(), ...)`. "
+            "ZORBClassifier and ZORBRegressor fit dask arrays blockwise."
+        )
 
     def _validate_training_data(self, X, y, reset):
         xp_in = input_namespace(X)
@@ -212,8 +226,11 @@ class NetworkClassifierMixin(ClassifierMixin):
         Returns
         -------
         y : ndarray of shape (n_samples,)
-            The predicted classes, in the namespace of ``X`` for numeric labels.
+            The predicted classes, in the namespace of ``X`` for numeric labels
+            (a lazy dask array for a dask ``X``).
         """
+        if is_lazy_array(X):
+            return map_row_blocks(self.predict, X)
         scores, xp, xp_in, device_in = self._network_output(X, "predict")
         labels = self.classes_[to_numpy(xp.argmax(scores, axis=1))]
         if labels.dtype.kind in "biuf":
@@ -233,6 +250,8 @@ class NetworkClassifierMixin(ClassifierMixin):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class in ``classes_``, rows summing to one.
         """
+        if is_lazy_array(X):
+            return map_row_blocks(self.predict_proba, X)
         scores, xp, xp_in, device_in = self._network_output(X, "predict_proba")
         return self._back_to_caller(softmax(xp, scores), xp_in, device_in)
 
@@ -249,10 +268,12 @@ class NetworkClassifierMixin(ClassifierMixin):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class in ``classes_``.
         """
-        from ._activations import log_softmax
-
+        if is_lazy_array(X):
+            return map_row_blocks(self.predict_log_proba, X)
         scores, xp, xp_in, device_in = self._network_output(X, "predict_log_proba")
-        return self._back_to_caller(log_softmax(xp, scores), xp_in, device_in)
+        # log of predict_proba (as MLPClassifier): probabilities that underflow
+        # to 0 give -inf in both, which scikit-learn's checks require
+        return self._back_to_caller(xp.log(softmax(xp, scores)), xp_in, device_in)
 
 
 class NetworkRegressorMixin(RegressorMixin):
@@ -267,14 +288,17 @@ class NetworkRegressorMixin(RegressorMixin):
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if reset:
-            mean = Y.mean(axis=0)
-            scale = Y.std(axis=0)
-            scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)] = 1.0
-            self._y_mean = xp.astype(move_to(mean, xp, device), dtype)
-            self._y_scale = xp.astype(move_to(scale, xp, device), dtype)
-            self.out_activation_ = "identity"
+            self._set_target_scale(Y.mean(axis=0), Y.std(axis=0), xp, device, dtype)
         Y = xp.astype(move_to(Y, xp, device), dtype)
         return (Y - self._y_mean) / self._y_scale
+
+    def _set_target_scale(self, mean, scale, xp, device, dtype):
+        """Store the target standardisation from float64 host ``mean`` and ``scale``."""
+        scale = np.array(scale, dtype=np.float64)
+        scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)] = 1.0
+        self._y_mean = xp.astype(move_to(np.asarray(mean, dtype=np.float64), xp, device), dtype)
+        self._y_scale = xp.astype(move_to(scale, xp, device), dtype)
+        self.out_activation_ = "identity"
 
     def predict(self, X):
         """Predict targets for ``X``.
@@ -287,8 +311,11 @@ class NetworkRegressorMixin(RegressorMixin):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The predicted values, in the namespace of ``X``.
+            The predicted values, in the namespace of ``X`` (a lazy dask
+            array, computed block by block, for a dask ``X``).
         """
+        if is_lazy_array(X):
+            return map_row_blocks(self.predict, X)
         out, xp, xp_in, device_in = self._network_output(X, "predict")
         out = out * self._y_scale + self._y_mean
         if out.shape[1] == 1:

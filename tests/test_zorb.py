@@ -156,6 +156,16 @@ def test_float32_kept_and_close_to_float64(digits):
     assert agree >= 0.99
 
 
+def test_float32_regression_fit_equals_float64():
+    """Gram sums are accumulated in float64, so float32 fits lose nothing."""
+    X, y = make_friedman1(n_samples=3000, noise=1.0, random_state=0)
+    p64 = ZORBRegressor(hidden_layer_sizes=(50, 20), random_state=0).fit(X, y).predict(X)
+    r32 = ZORBRegressor(hidden_layer_sizes=(50, 20), random_state=0)
+    p32 = r32.fit(X.astype(np.float32), y).predict(X.astype(np.float32))
+    assert p32.dtype == np.float32
+    assert np.linalg.norm(p32 - p64) / np.linalg.norm(p64) < 1e-4
+
+
 def test_multi_output_regression():
     X, y = make_friedman1(n_samples=1000, random_state=0)
     Y = np.column_stack([y, 2 * y - 1])
