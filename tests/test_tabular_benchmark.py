@@ -71,6 +71,12 @@ def test_quick_run_writes_reports_and_resumes(tmp_path, capsys):
     assert "1 fits to run" in capsys.readouterr().out
     assert len(_rows(csv_path)) == len(rows)
 
+    # --redo refits one model only.
+    tabular.main(args + ["--redo", "Ridge"])
+    n_ridge = sum(r["model"] == "Ridge" for r in rows)
+    assert f"{n_ridge} fits to run" in capsys.readouterr().out
+    assert len(_rows(csv_path)) == len(rows)
+
 
 def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="unknown data set"):
@@ -78,6 +84,12 @@ def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="unknown model"):
         tabular.main(["--sets", "diabetes", "--models", "Nope",
                       "--out-dir", str(tmp_path)])
+    try:
+        import cupy  # noqa: F401
+    except ImportError:  # without CuPy, --device cuda stops with the hint
+        with pytest.raises(SystemExit, match="CuPy"):
+            tabular.main(["--sets", "diabetes", "--device", "cuda",
+                          "--out-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="not found"):
         tabular.main(["--sets", "concrete", "--data-dir", str(tmp_path),
                       "--out-dir", str(tmp_path)])
