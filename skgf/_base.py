@@ -16,8 +16,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -50,6 +52,15 @@ _ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
 _PREDICT_MAX_ROWS = 1024
 
 
+def _copy_array(array):
+    """A copy of ``array`` (host scalars are immutable and returned as they are)."""
+    if isinstance(array, np.generic):
+        return array
+    if isinstance(array, np.ndarray):
+        return array.copy()
+    return namespace_of(array).asarray(array, copy=True)
+
+
 def _positive_int_tuple(value):
     """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
     sizes = (value,) if isinstance(value, Integral) else tuple(value)
@@ -76,25 +87,84 @@ class BaseNetwork(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X, y, incremental=False, classes=None):
-        """Validate, encode, dispatch and call the method's ``_solve``."""
-        if is_lazy_array(X) or is_lazy_array(y):
-            return self._fit_lazy(X, y, incremental=incremental, classes=classes)
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        """Validate, encode, dispatch and call the method's ``_solve``.
+
+        A fit that raises, or is interrupted (``KeyboardInterrupt``), leaves
+        the estimator exactly as it was before the call: its fitted state is
+        copied first and put back before the exception propagates, so a
+        ``warm_start`` / ``partial_fit`` model interrupted mid-fit keeps its
+        previous weights (and an unfitted one stays unfitted).
+        """
+        snapshot = self._fitted_state_copy()
+        try:
+            if is_lazy_array(X) or is_lazy_array(y):
+                return self._fit_lazy(X, y, sample_weight=sample_weight,
+                                      incremental=incremental, classes=classes)
+            return self._fit_arrays(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            self._restore_fitted_state(snapshot)
+            raise
+
+    def _fit_arrays(self, X, y, sample_weight, incremental, classes):
         hidden = _positive_int_tuple(self.hidden_layer_sizes)
         first_call = not (incremental and hasattr(self, "coefs_"))
         X, y = self._validate_training_data(X, y, reset=first_call)
         xp, device = resolve_compute(X, self.device)
         dtype = float_dtype_for(X.dtype, xp, device)
         X = xp.astype(move_to(X, xp, device), dtype, copy=False)
+        weights = self._validate_sample_weight(sample_weight, y)
         Y = self._encode_targets(y, xp, device, dtype, reset=first_call,
-                                 classes=classes)
+                                 classes=classes, sample_weight=weights)
+        weights = self._training_weights(y, weights, incremental, classes)
+        if weights is not None:
+            weights = xp.astype(move_to(weights, xp, device), dtype)
         rng = check_random_state(self.random_state)
-        self._solve(xp, X, Y, hidden, rng, incremental=incremental)
+        self._solve(xp, X, Y, hidden, rng, incremental=incremental,
+                    sample_weight=weights)
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = Y.shape[1]
         return self
 
-    def _fit_lazy(self, X, y, incremental=False, classes=None):
+    @staticmethod
+    def _validate_sample_weight(sample_weight, y):
+        """``sample_weight`` as a float64 host array (``None`` stays ``None``).
+
+        Checked by scikit-learn's ``_check_sample_weight``: one finite,
+        non-negative weight per row, not all zero.
+        """
+        if sample_weight is None:
+            return None
+        if is_array_api_obj(sample_weight) and not isinstance(sample_weight, np.ndarray):
+            sample_weight = to_numpy(sample_weight)  # weights follow the labels to the host
+        return _check_sample_weight(sample_weight, y, dtype=np.float64,
+                                    ensure_non_negative=True)
+
+    def _training_weights(self, y, sample_weight, incremental, classes):
+        """Per-row weights the method sees (``None``: all rows weigh the same).
+
+        The classifier mixin multiplies in ``class_weight``.
+        """
+        return sample_weight
+
+    def _fitted_state_copy(self):
+        """Copy of every attribute that is not a constructor parameter.
+
+        Arrays (and the lists / dicts holding them) are copied, so that a fit
+        that continues from this state in place cannot change the copy.
+        """
+        params = self.get_params(deep=False)
+        return {name: map_arrays(value, _copy_array)
+                for name, value in vars(self).items() if name not in params}
+
+    def _restore_fitted_state(self, snapshot):
+        params = self.get_params(deep=False)
+        for name in [n for n in vars(self) if n not in params and n not in snapshot]:
+            delattr(self, name)
+        for name, value in snapshot.items():
+            setattr(self, name, value)
+
+    def _fit_lazy(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Fit on dask arrays; methods that can override this (ZORB does)."""
         raise TypeError(
             f"{type(self).__name__} needs in-memory training data and got a dask "
@@ -118,8 +188,15 @@ class BaseNetwork(BaseEstimator):
         return X, y
 
     @abstractmethod
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
-        """Set ``coefs_``, ``intercepts_`` (and method extras) from ``X``, ``Y``."""
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental,
+               sample_weight=None):
+        """Set ``coefs_``, ``intercepts_`` (and method extras) from ``X``, ``Y``.
+
+        ``sample_weight`` is ``None`` (every row weighs the same) or one
+        non-negative weight per row in the compute namespace and dtype, with
+        ``class_weight`` already multiplied in; a row of weight ``k`` counts
+        as ``k`` copies of it.
+        """
 
     # -------------------------------------------------------------- predict
     def _network_output(self, X, method):
@@ -189,10 +266,34 @@ class BaseNetwork(BaseEstimator):
         return state
 
 
+def _check_label_types(y):
+    """Class labels of one kind: a clear error for strings mixed with other
+    types; an object array of numbers becomes a numeric array."""
+    if y.dtype == object and y.shape[0]:
+        kinds = {isinstance(v, str) for v in y}
+        if len(kinds) > 1:
+            raise ValueError(
+                "Mix of label input types (string and number): class labels "
+                "must be all strings or all numbers."
+            )
+        if kinds == {False}:
+            numeric = np.asarray(y.tolist())
+            if numeric.dtype.kind in "biuf":
+                return numeric
+    return y
+
+
 class NetworkClassifierMixin(ClassifierMixin):
     """One-hot targets, ``predict`` by argmax, ``predict_proba`` by softmax."""
 
-    def _encode_targets(self, y, xp, device, dtype, reset, classes=None):
+    def _validate_training_data(self, X, y, reset):
+        X, y = super()._validate_training_data(X, y, reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            return X, y  # column_or_1d warns about it later
+        return X, (_check_label_types(y) if y.ndim == 1 else y)
+
+    def _encode_targets(self, y, xp, device, dtype, reset, classes=None,
+                        sample_weight=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:
@@ -203,6 +304,14 @@ class NetworkClassifierMixin(ClassifierMixin):
                     f"in the data, but the data contains only one class: "
                     f"{self.classes_[0]!r}."
                 )
+            if classes is None and sample_weight is not None:
+                weighted = np.unique(y[sample_weight > 0])
+                if weighted.shape[0] < 2:
+                    raise ValueError(
+                        f"{type(self).__name__} needs samples of at least 2 "
+                        "classes with a positive sample_weight, but only the "
+                        f"class {weighted[0]!r} has any."
+                    )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise ValueError(
@@ -214,6 +323,42 @@ class NetworkClassifierMixin(ClassifierMixin):
         Y[np.arange(y.shape[0]), codes] = 1.0
         self.out_activation_ = "softmax"
         return xp.astype(move_to(Y, xp, device), dtype)
+
+    def _training_weights(self, y, sample_weight, incremental, classes):
+        """``sample_weight`` times the weight of each row's class.
+
+        ``class_weight="balanced"`` gives class ``c`` the weight
+        ``n_samples / (n_classes * n_c)`` (with ``n`` the sums of
+        ``sample_weight`` when it is given), as in scikit-learn's
+        ``compute_class_weight``; a dict gives the listed classes its values
+        and the others 1.
+        """
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return sample_weight
+        y = column_or_1d(y)
+        if isinstance(class_weight, str) and incremental:
+            raise ValueError(
+                f"class_weight={class_weight!r} is not supported by partial_fit: "
+                "the class frequencies of one batch are not those of the data. "
+                "Compute them with sklearn.utils.class_weight.compute_class_weight "
+                "on all labels and pass class_weight as a dict."
+            )
+        per_class = compute_class_weight(class_weight, classes=self.classes_, y=y,
+                                         sample_weight=sample_weight)
+        per_class = np.array(per_class, dtype=np.float64)
+        # "balanced" gives a class whose samples all weigh 0 an infinite
+        # weight: it stays at 0 (its rows are left out, as their weights say)
+        per_class[~np.isfinite(per_class)] = 0.0
+        rows = per_class[np.searchsorted(self.classes_, y)]
+        if sample_weight is not None:
+            rows = rows * sample_weight
+        if not np.any(rows > 0):
+            raise ValueError(
+                "The sample weights times the class weights are all zero: no "
+                "row is left to fit."
+            )
+        return rows
 
     def predict(self, X):
         """Predict class labels for ``X``.
@@ -284,20 +429,42 @@ class NetworkRegressorMixin(RegressorMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_targets(self, y, xp, device, dtype, reset, classes=None):
+    def _encode_targets(self, y, xp, device, dtype, reset, classes=None,
+                        sample_weight=None):
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if reset:
-            self._set_target_scale(Y.mean(axis=0), Y.std(axis=0), xp, device, dtype)
-        Y = xp.astype(move_to(Y, xp, device), dtype)
-        return (Y - self._y_mean) / self._y_scale
+            # weighted moments (a row of weight k counts as k copies of it),
+            # of Y / max|Y| so that squares of huge targets do not overflow
+            peak = np.max(np.abs(Y), axis=0) if Y.shape[0] else np.ones(Y.shape[1])
+            peak[~(peak > 0)] = 1.0
+            mean = np.average(Y, axis=0, weights=sample_weight)
+            std = peak * np.sqrt(np.average(((Y - mean) / peak) ** 2, axis=0,
+                                            weights=sample_weight))
+            self._set_target_scale(mean, std, xp, device, dtype)
+        # standardised on the host in float64 (with the stored, dtype-rounded
+        # mean and scale that predict uses), then cast: no cancellation in
+        # float32, no overflow of large targets before they are scaled
+        mean = np.asarray(to_numpy(self._y_mean), dtype=np.float64)
+        scale = np.asarray(to_numpy(self._y_scale), dtype=np.float64)
+        return xp.astype(move_to((Y - mean) / scale, xp, device), dtype)
 
     def _set_target_scale(self, mean, scale, xp, device, dtype):
-        """Store the target standardisation from float64 host ``mean`` and ``scale``."""
+        """Store the target standardisation from float64 host ``mean`` and ``scale``.
+
+        A target whose spread is at the rounding level of its mean (or zero)
+        is constant: its scale is 1. Tiny targets (e.g. 1e-20) keep their
+        own scale; a scale that underflows to 0 in ``dtype`` becomes 1.
+        """
+        mean = np.asarray(mean, dtype=np.float64)
         scale = np.array(scale, dtype=np.float64)
-        scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)] = 1.0
-        self._y_mean = xp.astype(move_to(np.asarray(mean, dtype=np.float64), xp, device), dtype)
+        scale[~(scale > 10 * np.finfo(np.float64).eps * np.abs(mean))] = 1.0
+        self._y_mean = xp.astype(move_to(mean, xp, device), dtype)
         self._y_scale = xp.astype(move_to(scale, xp, device), dtype)
+        held = np.asarray(to_numpy(self._y_scale), dtype=np.float64)
+        if not np.all(held > 0):
+            scale[~(held > 0)] = 1.0
+            self._y_scale = xp.astype(move_to(scale, xp, device), dtype)
         self.out_activation_ = "identity"
 
     def predict(self, X):

@@ -10,7 +10,34 @@ validation split and ``early_stopping`` with best-weight restore, the
   weights it needs (optimiser moments, feedback matrices); optional;
 * ``_run_iteration(xp, X, Y, rng)``: one iteration (an epoch, or a pass over
   all weights for RSO) that updates ``coefs_`` / ``intercepts_`` in place and
-  returns the training loss as a Python float.
+  returns the training loss as a Python float. With sample weights it is
+  called as ``_run_iteration(xp, X, Y, rng, sample_weight=w)``: ``w`` holds
+  one weight per row of ``X``, scaled to mean 1 over the rows (so that step
+  sizes mean what they mean unweighted), and the method weighs each row's
+  loss by it (a mini-batch's loss is ``sum(w_i * loss_i) / batch_rows``).
+  A method with an L2 penalty ``alpha`` uses ``alpha * self._alpha_scale``:
+  the scaling factor ``n_rows / sum(weights)`` (1 without weights), so that
+  the objective is the one of the data with every row repeated as often as
+  its weight says (full-batch fits with integer weights equal fits of the
+  repeated rows).
+
+Weights: ``BaseNetwork`` validates ``sample_weight`` and multiplies in
+``class_weight``; the loop here scales them to mean 1 (over the training
+split with ``early_stopping``, whose validation score is weighted too; over
+the call's rows for ``partial_fit``).
+
+Divergence: an iteration whose loss (or weights) is not finite is undone.
+If it is the call's first (or the only one, ``partial_fit``) the fit raises
+a ``ValueError`` (as ``MLPClassifier`` does for non-finite weights) and the
+estimator is left as it was before the call; otherwise the fit stops with a
+``ConvergenceWarning`` and keeps the weights and method state from the
+start of the iteration with the lowest training loss of the call (the
+best-validation weights with ``early_stopping``). A fit whose final training
+loss has risen far above that lowest loss (more than doubled it, and given
+back more than half of the call's improvement) restores the same state with
+a ``ConvergenceWarning``; without ``early_stopping`` only, which keeps its
+best-validation weights anyway. Otherwise the last iterate is kept, as in
+``MLPClassifier``.
 """
 
 import time
@@ -25,7 +52,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import HIDDEN_ACTIVATIONS
 from ._array_api import device_of, map_arrays, move_to, to_numpy
-from ._base import BaseNetwork
+from ._base import BaseNetwork, _copy_array
 from ._losses import output_loss
 from ._network import forward, init_weights, layer_sizes
 
@@ -45,6 +72,8 @@ class BaseIterativeNetwork(BaseNetwork):
         "warm_start": ["boolean"],
     }
 
+    # Factor of the L2 penalty in the current fit (see the module docstring).
+    _alpha_scale = 1.0
     # Initial weights of the method (see ``_network.init_weights``).
     _init_scheme = "glorot_uniform"
     # ``batch_size="auto"`` means min(_auto_batch_size, n_samples).
@@ -57,7 +86,8 @@ class BaseIterativeNetwork(BaseNetwork):
         raise NotImplementedError
 
     # ----------------------------------------------------------------- loop
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental,
+               sample_weight=None):
         device = device_of(X)
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, Y.shape[1])
         fresh = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
@@ -83,17 +113,33 @@ class BaseIterativeNetwork(BaseNetwork):
             self._move_state(xp, device, X.dtype)
 
         if incremental:
-            self._iterate_once(xp, X, Y, rng)
+            failed = self._iterate_once(xp, X, Y, rng,
+                                        self._unit_mean_weights(xp, sample_weight))
+            if failed is not None:
+                self._raise_diverged(failed)
             return
 
-        X_val = Y_val = None
+        X_val = Y_val = w_val = None
         if self.early_stopping:
-            X, Y, X_val, Y_val = self._validation_split(xp, X, Y, rng)
+            X, Y, X_val, Y_val, sample_weight, w_val = self._validation_split(
+                xp, X, Y, rng, sample_weight)
             self._best_weights = None
+        weights = self._unit_mean_weights(xp, sample_weight)
+        losses = []  # this call's finite losses
+        best_state, best_index = None, None
+        failed = None  # non-finite loss of an undone iteration
         start = time.perf_counter()
         for _ in range(self.max_iter):
-            self._iterate_once(xp, X, Y, rng)
-            stop = self._update_stopping_state(xp, X_val, Y_val)
+            start_state = self._model_state()
+            failed = self._iterate_once(xp, X, Y, rng, weights)
+            if failed is not None and not losses:
+                self._raise_diverged(failed)
+            if failed is not None:
+                break
+            losses.append(self.loss_curve_[-1])
+            if best_state is None or losses[-1] < losses[best_index]:
+                best_state, best_index = start_state, len(losses) - 1
+            stop = self._update_stopping_state(xp, X_val, Y_val, w_val)
             if self.verbose:
                 val = (f", validation score = {self.validation_scores_[-1]:.6f}"
                        if self.early_stopping else "")
@@ -109,26 +155,95 @@ class BaseIterativeNetwork(BaseNetwork):
                 "improving. Increase max_iter or tol.",
                 ConvergenceWarning,
             )
+        if failed is not None:
+            self._set_model_state(best_state)
+            kept = (f"restored the weights from the start of iteration "
+                    f"{best_index + 1}, whose training loss {losses[best_index]:.4g} "
+                    "was the lowest")
+            if self.early_stopping and self._best_weights is not None:
+                kept = "kept the weights of the best validation score"
+            warnings.warn(
+                f"{type(self).__name__}: the training loss (or the weights) "
+                f"became {failed} at iteration {len(losses) + 1} of this fit: the "
+                f"updates diverged, so the fit stopped and {kept}. Scale the "
+                "features (e.g. StandardScaler), or lower the method's step size.",
+                ConvergenceWarning,
+            )
         if self.early_stopping and self._best_weights is not None:
             self.coefs_, self.intercepts_ = self._best_weights
+        elif failed is None and losses and not self.early_stopping:
+            first, best, last = losses[0], losses[best_index], losses[-1]
+            if last - best > max(self.tol, best, 0.5 * (first - best)):
+                self._set_model_state(best_state)
+                warnings.warn(
+                    f"{type(self).__name__}: the training loss rose from its "
+                    f"lowest value {best:.4g} (iteration {best_index + 1} of this "
+                    f"fit) to {last:.4g} at its end: the fit diverged. The weights "
+                    f"from the start of iteration {best_index + 1} were restored. "
+                    "Use early_stopping, a larger alpha or a smaller step size.",
+                    ConvergenceWarning,
+                )
         self._best_weights = None
 
-    def _iterate_once(self, xp, X, Y, rng):
-        loss = float(self._run_iteration(xp, X, Y, rng))
-        if not np.isfinite(loss):
-            raise FloatingPointError(
-                f"{type(self).__name__}: the training loss became {loss} at "
-                f"iteration {self.n_iter_ + 1}; the step size is too large for "
-                "this data (scale the features, or lower the method's step)."
-            )
+    def _raise_diverged(self, loss):
+        """A non-finite first iteration: nothing to keep (``_fit`` restores
+        the estimator as it was before the call)."""
+        raise ValueError(
+            f"{type(self).__name__}: the training loss (or the weights) became "
+            f"{loss} in the first iteration of this fit: the updates diverged. "
+            "Scale the features (e.g. StandardScaler) or the targets, or lower "
+            "the method's step size."
+        )
+
+    def _iterate_once(self, xp, X, Y, rng, sample_weight=None):
+        """Run and record one iteration; return ``None``, or the loss when it
+        (or the weights) is not finite (the iteration is then not recorded
+        and the caller restores the weights)."""
+        if sample_weight is None:
+            loss = float(self._run_iteration(xp, X, Y, rng))
+        else:
+            loss = float(self._run_iteration(xp, X, Y, rng, sample_weight=sample_weight))
+        if not np.isfinite(loss) or not self._weights_finite(xp):
+            return loss if not np.isfinite(loss) else float("nan")
         self.n_iter_ += 1
         self.loss_curve_.append(loss)
+        return None
 
-    def _update_stopping_state(self, xp, X_val, Y_val):
+    def _weights_finite(self, xp):
+        return all(bool(xp.all(xp.isfinite(A)))
+                   for A in (*self.coefs_, *self.intercepts_))
+
+    def _model_state(self):
+        """Copy of the weights and the method state (``_state_attributes``)."""
+        names = ("coefs_", "intercepts_", *self._state_attributes)
+        return {name: map_arrays(getattr(self, name), _copy_array)
+                for name in names if hasattr(self, name)}
+
+    def _set_model_state(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def _unit_mean_weights(self, xp, sample_weight):
+        """``sample_weight`` scaled to mean 1 over its rows (``None`` stays);
+        sets ``_alpha_scale`` to the factor it took."""
+        self._alpha_scale = 1.0
+        if sample_weight is None:
+            return None
+        total = float(xp.sum(sample_weight))
+        if not total > 0:
+            raise ValueError(
+                "The sample weights of the training rows are all zero (with "
+                "early_stopping: of the training split); nothing to fit. Use "
+                "another random_state, validation_fraction or more weighted rows."
+            )
+        self._alpha_scale = sample_weight.shape[0] / total
+        return sample_weight * self._alpha_scale
+
+    def _update_stopping_state(self, xp, X_val, Y_val, w_val=None):
         """MLP's rule: stop after ``n_iter_no_change`` iterations without a
         ``tol`` improvement of the loss (or of the validation score)."""
         if self.early_stopping:
-            score = self._validation_score(xp, X_val, Y_val)
+            score = self._validation_score(xp, X_val, Y_val, w_val)
             self.validation_scores_.append(score)
             improved = score > self.best_validation_score_ + self.tol
             if score > self.best_validation_score_:
@@ -158,24 +273,45 @@ class BaseIterativeNetwork(BaseNetwork):
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         return [order[sl] for sl in gen_batches(n_samples, self._batch_size(n_samples))]
 
-    def _loss(self, xp, X, Y):
-        """Mean training loss of the current weights on ``X``, ``Y``."""
+    def _loss(self, xp, X, Y, sample_weight=None):
+        """Mean (weighted) training loss of the current weights on ``X``, ``Y``."""
         Z = forward(xp, X, self.coefs_, self.intercepts_, self.activation)
-        return float(output_loss(xp, Z, Y, self._is_classifier()))
+        return float(output_loss(xp, Z, Y, self._is_classifier(), sample_weight))
 
-    def _validation_score(self, xp, X_val, Y_val):
-        """Accuracy (classifiers) or mean R^2 (regressors) on the split."""
+    def _validation_score(self, xp, X_val, Y_val, w_val=None):
+        """Accuracy (classifiers) or mean R^2 (regressors) on the split,
+        weighted by ``w_val`` when given."""
         Z = forward(xp, X_val, self.coefs_, self.intercepts_, self.activation)
+        if w_val is None:
+            if self._is_classifier():
+                hits = xp.argmax(Z, axis=1) == xp.argmax(Y_val, axis=1)
+                return float(xp.mean(xp.astype(hits, Z.dtype)))
+            sse = xp.sum((Y_val - Z) ** 2, axis=0)
+            sst = xp.sum((Y_val - xp.mean(Y_val, axis=0)) ** 2, axis=0)
+            sst = xp.where(sst > 0, sst, xp.ones_like(sst))
+            return float(xp.mean(1.0 - sse / sst))
+        total = xp.sum(w_val)
+        if not float(total) > 0:  # no validation weight: every score ties
+            return 0.0
         if self._is_classifier():
-            hits = xp.argmax(Z, axis=1) == xp.argmax(Y_val, axis=1)
-            return float(xp.mean(xp.astype(hits, Z.dtype)))
-        sse = xp.sum((Y_val - Z) ** 2, axis=0)
-        sst = xp.sum((Y_val - xp.mean(Y_val, axis=0)) ** 2, axis=0)
+            hits = xp.astype(xp.argmax(Z, axis=1) == xp.argmax(Y_val, axis=1), Z.dtype)
+            return float(xp.sum(hits * w_val) / total)
+        w = w_val[:, None]
+        mean = xp.sum(Y_val * w, axis=0) / total
+        sse = xp.sum(w * (Y_val - Z) ** 2, axis=0)
+        sst = xp.sum(w * (Y_val - mean) ** 2, axis=0)
         sst = xp.where(sst > 0, sst, xp.ones_like(sst))
         return float(xp.mean(1.0 - sse / sst))
 
-    def _validation_split(self, xp, X, Y, rng):
+    def _validation_split(self, xp, X, Y, rng, sample_weight=None):
         n = X.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))  # as train_test_split
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(
+                f"early_stopping needs at least one training and one validation "
+                f"sample; validation_fraction={self.validation_fraction} of "
+                f"n_samples={n} leaves {n - n_val} training samples."
+            )
         stratify = to_numpy(xp.argmax(Y, axis=1)) if self._is_classifier() else None
         try:
             train, val = train_test_split(
@@ -191,7 +327,11 @@ class BaseIterativeNetwork(BaseNetwork):
                 f"n_samples={n} gives {val.size} validation samples."
             )
         take = self._take_rows
-        return take(xp, X, train), take(xp, Y, train), take(xp, X, val), take(xp, Y, val)
+        w_train = w_val = None
+        if sample_weight is not None:
+            w_train, w_val = take(xp, sample_weight, train), take(xp, sample_weight, val)
+        return (take(xp, X, train), take(xp, Y, train), take(xp, X, val),
+                take(xp, Y, val), w_train, w_val)
 
     @staticmethod
     def _take_rows(xp, A, indices):
@@ -220,7 +360,7 @@ class BaseIterativeNetwork(BaseNetwork):
 class IterativeClassifierMixin:
     """``partial_fit`` for classifiers (``classes`` on the first call)."""
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the network with one iteration over ``X``, ``y``.
 
         Parameters
@@ -231,6 +371,10 @@ class IterativeClassifierMixin:
             Class labels.
         classes : array-like of shape (n_classes,), default=None
             All classes that will ever appear; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss, relative within this
+            call (scaled to mean 1 over its rows). A dict ``class_weight``
+            is multiplied in; ``"balanced"`` is refused here.
 
         Returns
         -------
@@ -242,13 +386,14 @@ class IterativeClassifierMixin:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if first:
             self._validate_params()
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
+                         classes=classes)
 
 
 class IterativeRegressorMixin:
     """``partial_fit`` for regressors."""
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Update the network with one iteration over ``X``, ``y``.
 
         Parameters
@@ -257,6 +402,9 @@ class IterativeRegressorMixin:
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss, relative within this
+            call (scaled to mean 1 over its rows).
 
         Returns
         -------
@@ -265,4 +413,4 @@ class IterativeRegressorMixin:
         """
         if not hasattr(self, "coefs_"):
             self._validate_params()
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

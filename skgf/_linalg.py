@@ -47,8 +47,13 @@ class GramAccumulator:
         self.shift = None
         self.HtH = self.HtT = self.h_sum = self.t_sum = None
 
-    def add(self, H, T):
+    def add(self, H, T, weights=None):
         """Add the rows of ``H`` (n, d) and their targets ``T`` (n, k).
+
+        ``weights`` (n,), non-negative, weight the rows' squared errors: a
+        row of weight ``k`` adds exactly what ``k`` copies of it add (and
+        weight 0 what leaving it out adds), so ``n`` becomes the sum of the
+        weights.
 
         The sums are kept in float64 where the device has it, also for
         float32 rows: a float32 Gram matrix of a wide, ill-conditioned layer
@@ -61,7 +66,13 @@ class GramAccumulator:
         if self.shift is None:
             self.out_dtype = H.dtype
             acc = xp.float64 if supports_float64(xp, device) else H.dtype
-            self.shift = xp.mean(xp.astype(H, acc), axis=0)
+            if weights is None:
+                self.shift = xp.mean(xp.astype(H, acc), axis=0)
+            else:  # the weighted mean (zero if the chunk's weights are): any shift is exact
+                w = xp.astype(weights, acc)
+                total = xp.sum(w)
+                self.shift = (xp.sum(xp.astype(H, acc) * w[:, None], axis=0)
+                              / xp.where(total > 0, total, xp.ones_like(total)))
             self.HtH = xp.zeros((H.shape[1], H.shape[1]), dtype=acc, device=device)
             self.HtT = xp.zeros((H.shape[1], T.shape[1]), dtype=acc, device=device)
             self.h_sum = xp.zeros(H.shape[1], dtype=acc, device=device)
@@ -69,11 +80,20 @@ class GramAccumulator:
         acc = self.HtH.dtype
         H, T = xp.astype(H, acc, copy=False), xp.astype(T, acc, copy=False)
         Hs = H - self.shift
-        self.HtH = self.HtH + Hs.T @ Hs
-        self.HtT = self.HtT + Hs.T @ T
-        self.h_sum = self.h_sum + xp.sum(Hs, axis=0)
-        self.t_sum = self.t_sum + xp.sum(T, axis=0)
-        self.n += H.shape[0]
+        if weights is None:
+            self.HtH = self.HtH + Hs.T @ Hs
+            self.HtT = self.HtT + Hs.T @ T
+            self.h_sum = self.h_sum + xp.sum(Hs, axis=0)
+            self.t_sum = self.t_sum + xp.sum(T, axis=0)
+            self.n += H.shape[0]
+            return
+        w = xp.astype(weights, acc)[:, None]
+        Hw = Hs * w
+        self.HtH = self.HtH + Hw.T @ Hs
+        self.HtT = self.HtT + Hw.T @ T
+        self.h_sum = self.h_sum + xp.sum(Hw, axis=0)
+        self.t_sum = self.t_sum + xp.sum(T * w, axis=0)
+        self.n += float(xp.sum(w))
 
     def merge(self, other):
         """Add the sums of ``other``, an accumulator over other rows.
@@ -171,13 +191,18 @@ def _solve_spd_or_ridge(xp, A, R):
 
 
 def proximal_solve(xp, F, Z, W_prev, b_prev, lam, alpha=0.0, current=None,
-                   method="auto"):
+                   method="auto", weights=None):
     """Proximal least-squares step of an affine layer ``F W + b``.
 
     Returns ``(W, b)`` minimising::
 
         ||F W + 1 b^T - Z||^2 + lam (||W - W_prev||^2 + ||b - b_prev||^2)
                               + alpha ||W||^2
+
+    where, with ``weights`` (one non-negative weight ``w_i`` per row), row
+    ``i`` of the data term is multiplied by ``w_i`` (the rows of ``[F, 1]``
+    and of the residual by ``sqrt(w_i)``): a row of weight ``k`` counts as
+    ``k`` copies of it.
 
     i.e. ``(F~^T F~ + D) W~ = F~^T Z + lam W~_prev`` with ``F~ = [F, 1]``,
     ``W~ = [W; b^T]`` and ``D = diag(lam + alpha, ..., lam + alpha, lam)``
@@ -212,26 +237,40 @@ def proximal_solve(xp, F, Z, W_prev, b_prev, lam, alpha=0.0, current=None,
         method = "dual" if n_rows <= d else "primal"
     if method == "dual":
         K = (F @ F.T) / mu + 1.0 / lam
+        if weights is not None:  # S K S + I with S = diag(sqrt(w)), on S R
+            root = xp.sqrt(xp.astype(weights, dtype))[:, None]
+            K = (root * K) * root.T
+            R = root * R
         K = K + xp.eye(n_rows, dtype=dtype, device=device)
         A = _solve_spd_or_ridge(xp, K, R)
+        if weights is not None:
+            A = root * A
         return W0 + (F.T @ A) / mu, b_prev + xp.sum(A, axis=0) / lam
     if method != "primal":
         raise ValueError(f"unknown method {method!r}")
-    s = xp.sum(F, axis=0)
-    r_sum = xp.sum(R, axis=0)
-    c = 1.0 / (n_rows + lam)
-    G = F.T @ F - c * (s[:, None] * s[None, :])
+    if weights is None:
+        Fw, total = F, n_rows
+    else:
+        w = xp.astype(weights, dtype)
+        Fw, total = F * w[:, None], xp.sum(w)
+    s = xp.sum(Fw, axis=0)
+    r_sum = xp.sum(R, axis=0) if weights is None else w @ R
+    c = 1.0 / (total + lam)
+    G = Fw.T @ F - c * (s[:, None] * s[None, :])
     G = G + mu * xp.eye(d, dtype=dtype, device=device)
-    Q = F.T @ R - c * (s[:, None] * r_sum[None, :])
+    Q = Fw.T @ R - c * (s[:, None] * r_sum[None, :])
     U = _solve_spd_or_ridge(xp, G, Q)
     return W0 + U, b_prev + c * (r_sum - s @ U)
 
 
-def proximal_reference(F, Z, W_prev, b_prev, lam, alpha=0.0):
+def proximal_reference(F, Z, W_prev, b_prev, lam, alpha=0.0, weights=None):
     """NumPy reference of :func:`proximal_solve` (augmented normal equations)."""
     F = np.asarray(F, dtype=np.float64)
     n, d = F.shape
     Fa = np.hstack([F, np.ones((n, 1))])
+    if weights is not None:
+        root = np.sqrt(np.asarray(weights, dtype=np.float64))[:, None]
+        Fa, Z = Fa * root, np.asarray(Z, dtype=np.float64) * root
     Wa = np.vstack([np.asarray(W_prev, dtype=np.float64),
                     np.asarray(b_prev, dtype=np.float64)[None, :]])
     D = np.full(d + 1, lam + alpha)

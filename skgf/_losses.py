@@ -8,12 +8,26 @@ Both are summed over outputs and averaged over samples.
 from ._activations import log_softmax, softmax
 
 
-def output_loss(xp, Z, Y, classification):
-    """Mean loss of output ``Z`` against targets ``Y`` (one-hot for classes)."""
+def output_loss(xp, Z, Y, classification, weights=None):
+    """Mean loss of output ``Z`` against targets ``Y`` (one-hot for classes).
+
+    With ``weights`` (one per row) each row's loss is multiplied by its
+    weight before the mean over rows: ``sum(w_i * loss_i) / n_rows``.
+    """
+    if weights is None:
+        if classification:
+            return -xp.sum(Y * log_softmax(xp, Z)) / Z.shape[0]
+        R = Z - Y
+        return 0.5 * xp.sum(R * R) / Z.shape[0]
+    return xp.sum(weights * row_losses(xp, Z, Y, classification)) / Z.shape[0]
+
+
+def row_losses(xp, Z, Y, classification):
+    """Loss of every row of output ``Z`` against targets ``Y``, shape (n,)."""
     if classification:
-        return -xp.sum(Y * log_softmax(xp, Z)) / Z.shape[0]
+        return -xp.sum(Y * log_softmax(xp, Z), axis=1)
     R = Z - Y
-    return 0.5 * xp.sum(R * R) / Z.shape[0]
+    return 0.5 * xp.sum(R * R, axis=1)
 
 
 def output_error(xp, Z, Y, classification):

@@ -107,8 +107,13 @@ def lra_errors(xp, pre_activations, activations, output_error, feedback,
 
 def lra_updates(xp, X, Y, coefs, intercepts, feedback, sources, *, activation,
                 classification, target_step, error_l2_weight, alpha,
-                feedback_update_scale, feedback_rule):
+                feedback_update_scale, feedback_rule, sample_weight=None):
     """Local updates of one mini-batch (descent directions, before the optimiser).
+
+    With ``sample_weight`` (one weight per row) every row's error unit is
+    multiplied by its weight wherever it enters an update or the loss (the
+    recursion that forms the targets is per row and unweighted), so a row of
+    weight ``k`` acts as ``k`` copies of it.
 
     Returns ``(loss_sum, weight_updates, bias_updates, feedback_updates)``:
     the batch's summed output loss (an array, so no host sync), and for
@@ -133,14 +138,19 @@ def lra_updates(xp, X, Y, coefs, intercepts, feedback, sources, *, activation,
     out = pre[-1]
     if classification:
         log_proba = log_softmax(xp, out)
-        loss_sum = -xp.sum(Y * log_proba)
+        row_loss = -(Y * log_proba)
         output_error = xp.exp(log_proba) - Y
     else:
         residual = out - Y
-        loss_sum = 0.5 * xp.sum(residual * residual)
+        row_loss = 0.5 * (residual * residual)
         output_error = residual
     errors, displacements = lra_errors(xp, pre, act, output_error, feedback, sources,
                                        activation, target_step, error_l2_weight)
+    if sample_weight is not None:
+        w = sample_weight[:, None]
+        row_loss = row_loss * w
+        errors = [e * w for e in errors]
+    loss_sum = xp.sum(row_loss)
     hebbian = [act[i].T @ errors[i] for i in range(len(coefs))]
     weight_updates = [(H + alpha * W) / n if alpha else H / n
                       for H, W in zip(hebbian, coefs)]
@@ -252,7 +262,7 @@ class _BaseLRA(BaseIterativeNetwork):
             new.append(p + vel[k])
         return new
 
-    def _run_iteration(self, xp, X, Y, rng):
+    def _run_iteration(self, xp, X, Y, rng, sample_weight=None):
         """One epoch of rec-LRA over shuffled mini-batches; mean training loss."""
         n = X.shape[0]
         sources = self._error_sources
@@ -266,6 +276,7 @@ class _BaseLRA(BaseIterativeNetwork):
             start, stop = stop, stop + idx.shape[0]
             rows = order[start:stop]
             Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+            wb = None if sample_weight is None else xp.take(sample_weight, rows, axis=0)
             if self.input_noise:
                 noise = rng.normal(0.0, self.input_noise, size=tuple(Xb.shape))
                 Xb = Xb + host_to(noise, xp, device, Xb.dtype)
@@ -274,8 +285,9 @@ class _BaseLRA(BaseIterativeNetwork):
                 sources, activation=self.activation,
                 classification=self._is_classifier(),
                 target_step=self.target_step, error_l2_weight=self.error_l2_weight,
-                alpha=self.alpha, feedback_update_scale=self.feedback_update_scale,
-                feedback_rule=self.feedback)
+                alpha=self.alpha * self._alpha_scale,
+                feedback_update_scale=self.feedback_update_scale,
+                feedback_rule=self.feedback, sample_weight=wb)
             total = total + loss_sum
             updates = [*dW, *db, *dE]
             if self.update_clip is not None:
@@ -371,6 +383,12 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
     input_noise : float, default=0.0
         Standard deviation of Gaussian noise added to training inputs (0.1 in
         the paper's appendix; off by default for tabular data).
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class's samples, multiplied into ``sample_weight``.
+        ``"balanced"`` weighs class ``c`` by ``n_samples / (n_classes *
+        n_c)`` (sums of ``sample_weight`` when given), as scikit-learn's
+        ``compute_class_weight``; a dict maps classes to weights (unlisted
+        classes weigh 1). ``partial_fit`` takes dicts only.
     random_state : int, RandomState instance or None, default=None
         Seed of the initial weights, feedback matrices, batches and noise
         (drawn on the host, so CPU and GPU fits of one seed agree).
@@ -459,6 +477,11 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
     (1, 10)
     """
 
+    _parameter_constraints = {
+        **_BaseLRA._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", alpha=1e-4,
                  batch_size="auto", learning_rate_init=1e-3, max_iter=200, tol=1e-4,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
@@ -466,7 +489,8 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
                  feedback="kolen_pollack", feedback_init="scaled_normal",
                  feedback_update_scale=1.0, error_l2_weight=1.0,
                  error_skip_every="auto", update_clip=None, input_noise=0.0,
-                 random_state=None, verbose=False, warm_start=False, device=None):
+                 class_weight=None, random_state=None, verbose=False,
+                 warm_start=False, device=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -488,13 +512,14 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
         self.error_skip_every = error_skip_every
         self.update_clip = update_clip
         self.input_noise = input_noise
+        self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
         self.device = device
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and class labels ``y``.
 
         Parameters
@@ -503,13 +528,18 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample: its error unit counts that
+            many times in every local update and in the loss. Weights are
+            scaled to mean 1 over the training rows, so the learning rate
+            keeps its meaning; ``None`` weighs all samples equally.
 
         Returns
         -------
         self : LRAClassifier
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
 
 class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
@@ -706,7 +736,7 @@ class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
         self.device = device
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and targets ``y``.
 
         Parameters
@@ -715,10 +745,15 @@ class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample: its error unit counts that
+            many times in every local update and in the loss. Weights are
+            scaled to mean 1 over the training rows, so the learning rate
+            keeps its meaning; ``None`` weighs all samples equally.
 
         Returns
         -------
         self : LRARegressor
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)

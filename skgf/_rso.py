@@ -647,7 +647,7 @@ def rso_pass(xp, X, Y, coefs, intercepts, *, activation, classification,
                 sparse_max = _SPARSE_FRACTION * sweep.n_rows if unit.sparse else -1
             moves = np.zeros(n_in + 1, dtype=dtype)  # accepted steps of unit j
             block_inputs = inputs[todo].tolist()
-            if evaluation != "full":
+            if evaluation != "full" and m:
                 restricted = (counts[inputs[todo]] <= sparse_max).tolist()
             q = 0
             while q < m:
@@ -914,6 +914,12 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
 
     Parameters
     ----------%(params)s
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class's samples, multiplied into ``sample_weight``.
+        ``"balanced"`` weighs class ``c`` by ``n_samples / (n_classes *
+        n_c)`` (sums of ``sample_weight`` when given), as scikit-learn's
+        ``compute_class_weight``; a dict maps classes to weights (unlisted
+        classes weigh 1). ``partial_fit`` takes dicts only.
 
     Attributes
     ----------
@@ -952,13 +958,19 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
     5
     """)
 
+    _parameter_constraints = {
+        **_BaseRSO._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", batch_size="auto",
                  max_iter=10, tol=1e-4, early_stopping=False, validation_fraction=0.1,
                  n_iter_no_change=10, perturbation_scale=1.0,
                  final_perturbation_scale=0.1, annealing="linear",
                  perturbation_reference="current", layer_order="backward",
                  visiting_order="unit", batch_refresh=200, weight_init="he_normal",
-                 random_state=None, verbose=False, warm_start=False, device=None):
+                 class_weight=None, random_state=None, verbose=False,
+                 warm_start=False, device=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batch_size = batch_size
@@ -975,6 +987,7 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
         self.visiting_order = visiting_order
         self.batch_refresh = batch_refresh
         self.weight_init = weight_init
+        self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

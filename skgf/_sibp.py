@@ -17,7 +17,7 @@ system, never one of ``n_samples`` rows).
 from numbers import Integral, Real
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import activate, derivative
 from ._array_api import device_of
@@ -33,7 +33,7 @@ from ._network import forward_layers
 
 
 def sibp_update(xp, X, Y, coefs, intercepts, activation, classification,
-                step, lam, alpha, refinement_steps=0):
+                step, lam, alpha, refinement_steps=0, sample_weight=None):
     """One semi-implicit BP update on the mini-batch ``X``, ``Y``.
 
     Replaces ``coefs[i]`` / ``intercepts[i]`` in the given lists and returns
@@ -52,11 +52,17 @@ def sibp_update(xp, X, Y, coefs, intercepts, activation, classification,
     ``refinement_steps`` re-linearises the activation of hidden layers at
     the new weights and solves again (same anchor ``W_k``): Gauss-Newton
     steps on the exact objective ``||sigma(F W + b) - T||^2 + ...``.
+
+    With ``sample_weight`` (one weight ``w_i`` per row) the batch's data
+    terms are weighted: row ``i`` of every layer's least-squares fit (and of
+    the loss) counts ``w_i`` times (``proximal_solve(weights=...)``, rows
+    scaled by ``sqrt(w_i)``). The targets themselves stay per-row, so in the
+    large-``lam`` limit the update is the SGD step on the weighted loss.
     """
     Zs, Hs = forward_layers(xp, X, coefs, intercepts, activation)
     out = Zs[-1]
     n_rows = X.shape[0]
-    loss = output_loss(xp, out, Y, classification) * n_rows
+    loss = output_loss(xp, out, Y, classification, sample_weight) * n_rows
     if alpha:
         loss = loss + 0.5 * alpha * sum(xp.linalg.vector_norm(W) ** 2 for W in coefs)
     reg = step * alpha
@@ -67,7 +73,7 @@ def sibp_update(xp, X, Y, coefs, intercepts, activation, classification,
         slope = None if i == last else derivative(xp, activation, z, Hs[i + 1])
         delta_z = delta if slope is None else slope * delta
         W, b = proximal_solve(xp, F, z - delta_z, coefs[i], intercepts[i],
-                              lam, reg, current=z)
+                              lam, reg, current=z, weights=sample_weight)
         if slope is not None:
             target = Hs[i + 1] - delta
             for _ in range(refinement_steps):
@@ -76,7 +82,7 @@ def sibp_update(xp, X, Y, coefs, intercepts, activation, classification,
                 z_target = z_new + derivative(xp, activation, z_new, h_new) * (
                     target - h_new)
                 W, b = proximal_solve(xp, F, z_target, coefs[i], intercepts[i],
-                                      lam, reg, current=z)
+                                      lam, reg, current=z, weights=sample_weight)
         coefs[i], intercepts[i] = W, b
         if i > 0:
             delta = delta_z @ W.T
@@ -119,7 +125,7 @@ class _BaseSIBP(BaseIterativeNetwork):
         self.warm_start = warm_start
         self.device = device
 
-    def _run_iteration(self, xp, X, Y, rng):
+    def _run_iteration(self, xp, X, Y, rng, sample_weight=None):
         """One epoch over shuffled mini-batches; mean training loss."""
         n_samples = X.shape[0]
         classification = self._is_classifier()
@@ -131,7 +137,10 @@ class _BaseSIBP(BaseIterativeNetwork):
                 xp, self._take_rows(xp, X, idx), self._take_rows(xp, Y, idx),
                 coefs, intercepts, self.activation, classification,
                 step=self.neuron_step_size, lam=self.proximal_weight * rows,
-                alpha=self.alpha, refinement_steps=self.refinement_steps)
+                alpha=self.alpha * self._alpha_scale,
+                refinement_steps=self.refinement_steps,
+                sample_weight=(None if sample_weight is None
+                               else self._take_rows(xp, sample_weight, idx)))
         self.coefs_, self.intercepts_ = coefs, intercepts
         return float(total) / n_samples
 
@@ -251,7 +260,9 @@ _METHOD_DOC = """
     Each layer's step is implicit, but the neuron difference a hidden layer
     receives grows with the weights above it: on small, noisy data the
     output weights can grow until the hidden steps overshoot and the loss
-    jumps (seen on the 331 training rows of ``load_diabetes``). A larger
+    jumps (seen on the 331 training rows of ``load_diabetes``). The fit then
+    ends with a ``ConvergenceWarning`` and the weights from the start of its
+    lowest-loss epoch (the shared rule of the iterative estimators); a larger
     ``alpha`` or ``proximal_weight``, or ``early_stopping``, avoids it.
 """
 
@@ -262,7 +273,13 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
         """Neural-network classifier trained by semi-implicit back propagation.
 """ + _METHOD_DOC + """
     The loss is softmax cross-entropy on the linear output.
-""" + _PARAMS_DOC + """
+""" + _PARAMS_DOC + """    class_weight : dict, "balanced" or None, default=None
+        Weight of each class's samples, multiplied into ``sample_weight``.
+        ``"balanced"`` weighs class ``c`` by ``n_samples / (n_classes *
+        n_c)`` (sums of ``sample_weight`` when given), as scikit-learn's
+        ``compute_class_weight``; a dict maps classes to weights (unlisted
+        classes weigh 1). ``partial_fit`` takes dicts only.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -292,8 +309,29 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
     10
 """)
 
+    _parameter_constraints = {
+        **_BaseSIBP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
+                 neuron_step_size=0.1, proximal_weight=0.01, refinement_steps=0,
+                 alpha=1e-4, batch_size="auto", max_iter=200, tol=1e-4,
+                 early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=10, shuffle=True, class_weight=None,
+                 random_state=None, verbose=False, warm_start=False, device=None):
+        super().__init__(
+            hidden_layer_sizes, activation, neuron_step_size=neuron_step_size,
+            proximal_weight=proximal_weight, refinement_steps=refinement_steps,
+            alpha=alpha, batch_size=batch_size, max_iter=max_iter, tol=tol,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, shuffle=shuffle,
+            random_state=random_state, verbose=verbose, warm_start=warm_start,
+            device=device)
+        self.class_weight = class_weight
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and class labels ``y``.
 
         Parameters
@@ -302,13 +340,19 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's squared error in every
+            layer's proximal solve and in the loss. Weights are scaled to
+            mean 1 over the training rows, so ``neuron_step_size`` and
+            ``proximal_weight`` keep their meaning; ``None`` weighs all
+            samples equally.
 
         Returns
         -------
         self : SemiImplicitBPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
 
 class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin,
@@ -343,7 +387,7 @@ class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin,
 """)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and targets ``y``.
 
         Parameters
@@ -352,10 +396,16 @@ class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin,
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's squared error in every
+            layer's proximal solve and in the loss. Weights are scaled to
+            mean 1 over the training rows, so ``neuron_step_size`` and
+            ``proximal_weight`` keep their meaning; ``None`` weighs all
+            samples equally.
 
         Returns
         -------
         self : SemiImplicitBPRegressor
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)

@@ -38,6 +38,7 @@ from ._array_api import (
     numpy_namespace,
     reduce_row_blocks,
     supports_float64,
+    to_numpy,
 )
 from ._base import (
     BaseNetwork,
@@ -116,14 +117,26 @@ class _ZORBTargets:
         T = self.above(T_out, layer)
         return inverse(self.xp, self.activation, T, self.ranges[layer])
 
-    def target_range(self, T_out_chunks, layer):
-        """Min / max of hidden layer ``layer``'s output target over the chunks."""
+    def target_range(self, T_out_chunks, layer, weight_chunks=None):
+        """Min / max of hidden layer ``layer``'s output target over the chunks.
+
+        With ``weight_chunks`` (the rows' weights, chunk by chunk) only rows
+        of positive weight count, so that a zero weight is the same as
+        leaving the row out.
+        """
         xp = self.xp
         low, high = np.inf, -np.inf
+        weight_chunks = iter(weight_chunks) if weight_chunks is not None else None
         for T_out in T_out_chunks:
             T = self.above(T_out, layer)
-            low = min(low, float(xp.min(T)))
-            high = max(high, float(xp.max(T)))
+            if weight_chunks is None:
+                low = min(low, float(xp.min(T)))
+                high = max(high, float(xp.max(T)))
+                continue
+            keep = (next(weight_chunks) > 0)[:, None]
+            inf = xp.asarray(np.inf, dtype=T.dtype, device=device_of(T))
+            low = min(low, float(xp.min(xp.where(keep, T, inf))))
+            high = max(high, float(xp.max(xp.where(keep, T, -inf))))
         return low, high
 
     def set_range(self, layer, low, high):
@@ -134,12 +147,13 @@ class _ZORBTargets:
 
 
 def _layer_gram(xp, X, T_rows, row_codes, layer, coefs, intercepts, targets,
-                distinct, random_feature_weight, chunk_rows):
+                distinct, random_feature_weight, chunk_rows, weights=None):
     """Gram sums of layer ``layer`` over the rows of ``X``, chunk by chunk.
 
     Each chunk's layer input is a forward pass through the fitted layers
     below; its target comes from ``T_rows`` (output targets, pushed down) or,
     with ``row_codes``, is gathered from the ``distinct`` per-class targets.
+    ``weights`` (one per row, or ``None``) weight the rows' squared errors.
     """
     gram = GramAccumulator(xp)
     for sl in gen_batches(X.shape[0], chunk_rows):
@@ -152,7 +166,7 @@ def _layer_gram(xp, X, T_rows, row_codes, layer, coefs, intercepts, targets,
         if random_feature_weight and layer < len(coefs) - 1:
             # coefs[layer] still holds the initial random weights here
             T = T + random_feature_weight * (H @ coefs[layer] + intercepts[layer])
-        gram.add(H, T)
+        gram.add(H, T, None if weights is None else weights[sl])
     return gram
 
 
@@ -161,24 +175,29 @@ class _MemoryRows:
 
     ``T_rows`` holds one output target per row, or is ``None`` when
     ``row_codes`` (each row's class) index the sweep's distinct targets.
+    ``weights`` holds one sample weight per row (``None``: all equal).
     """
 
-    def __init__(self, xp, X, T_rows=None, row_codes=None):
+    def __init__(self, xp, X, T_rows=None, row_codes=None, weights=None):
         self.xp, self.X, self.T_rows, self.row_codes = xp, X, T_rows, row_codes
+        self.weights = weights
         self.n_features, self.dtype, self.device = X.shape[1], X.dtype, device_of(X)
 
     def _chunk(self, sizes):
         return _chunk_rows(self.X.shape[0], sizes, 8)
 
     def target_range(self, targets, layer, sizes):
-        chunks = gen_batches(self.X.shape[0], self._chunk(sizes))
-        return targets.target_range((self.T_rows[sl, ...] for sl in chunks), layer)
+        chunks = list(gen_batches(self.X.shape[0], self._chunk(sizes)))
+        weights = (None if self.weights is None
+                   else (self.weights[sl] for sl in chunks))
+        return targets.target_range((self.T_rows[sl, ...] for sl in chunks), layer,
+                                    weights)
 
     def layer_gram(self, layer, sizes, coefs, intercepts, targets, distinct,
                    random_feature_weight):
         return _layer_gram(self.xp, self.X, self.T_rows, self.row_codes, layer,
                            coefs, intercepts, targets, distinct,
-                           random_feature_weight, self._chunk(sizes))
+                           random_feature_weight, self._chunk(sizes), self.weights)
 
 
 def _encode_block(xp, y, encoding, dtype):
@@ -270,7 +289,7 @@ class _BlockRows:
 
 def zorb_fit(xp, X, T_out, hidden_layer_sizes, activation, alpha, rng,
              row_codes=None, random_feature_weight=0.0, verbose=0,
-             estimator_name="ZORB"):
+             estimator_name="ZORB", sample_weight=None):
     """Fit a ZORB network; return ``(coefs, intercepts, ranges)``.
 
     ``T_out`` is the target of the output layer's (identity) output, one row
@@ -282,24 +301,43 @@ def zorb_fit(xp, X, T_out, hidden_layer_sizes, activation, alpha, rng,
     With ``random_feature_weight > 0`` each hidden layer's pre-activation
     target also carries that multiple of the layer's initial random
     pre-activation (an extension, not the paper's rule; see the estimators).
+
+    ``sample_weight`` (one non-negative weight per sample) weights every
+    layer's least-squares fit, and only samples of positive weight (classes
+    with some) set the ranges of bounded activations: integer weights give
+    the fit of the data with each sample repeated that often, and zero
+    weights the fit without those samples.
     """
+    range_distinct = None
     if row_codes is None:
-        rows, distinct = _MemoryRows(xp, X, T_rows=T_out), None
+        rows, distinct = _MemoryRows(xp, X, T_rows=T_out, weights=sample_weight), None
     else:
-        rows, distinct = _MemoryRows(xp, X, row_codes=row_codes), T_out
+        rows = _MemoryRows(xp, X, row_codes=row_codes, weights=sample_weight)
+        distinct = T_out
+        if sample_weight is not None:
+            k = T_out.shape[0]
+            member = row_codes[:, None] == xp.arange(k, device=device_of(X))[None, :]
+            totals = xp.sum(xp.astype(member, sample_weight.dtype)
+                            * sample_weight[:, None], axis=0)
+            present = np.flatnonzero(np.asarray(to_numpy(totals)) > 0)
+            range_distinct = xp.take(
+                T_out, xp.asarray(present, device=device_of(T_out)), axis=0)
     return zorb_sweep(xp, rows, T_out.shape[1], hidden_layer_sizes, activation,
                       alpha, rng, T_distinct=distinct,
                       random_feature_weight=random_feature_weight,
-                      verbose=verbose, estimator_name=estimator_name)
+                      verbose=verbose, estimator_name=estimator_name,
+                      T_range=range_distinct)
 
 
 def zorb_sweep(xp, rows, n_outputs, hidden_layer_sizes, activation, alpha, rng,
                T_distinct=None, random_feature_weight=0.0, verbose=0,
-               estimator_name="ZORB"):
+               estimator_name="ZORB", T_range=None):
     """The ZORB fit over a row source (``_MemoryRows`` or ``_BlockRows``).
 
     ``T_distinct`` holds the distinct output targets when the rows carry
-    class codes (no pass over the data is needed for their ranges).
+    class codes (no pass over the data is needed for their ranges);
+    ``T_range``, if given, the rows of it that set the ranges (the classes
+    with a positive weight).
     """
     sizes = layer_sizes(rows.n_features, hidden_layer_sizes, n_outputs)
     coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device,
@@ -309,7 +347,8 @@ def zorb_sweep(xp, rows, n_outputs, hidden_layer_sizes, activation, alpha, rng,
     if is_bounded(activation):
         for layer in range(len(coefs) - 2, -1, -1):
             if T_distinct is not None:
-                low, high = targets.target_range([T_distinct], layer)
+                low, high = targets.target_range(
+                    [T_distinct if T_range is None else T_range], layer)
             else:
                 low, high = rows.target_range(targets, layer, sizes)
             targets.set_range(layer, low, high)
@@ -338,18 +377,26 @@ class _BaseZORB(BaseNetwork):
         "random_feature_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental,
+               sample_weight=None):
         T_out, row_codes = self._output_target(xp, Y)
         self.coefs_, self.intercepts_, self.activation_ranges_ = zorb_fit(
             xp, X, T_out, hidden_layer_sizes, self.activation, self.alpha, rng,
             row_codes=row_codes, random_feature_weight=self.random_feature_weight,
             verbose=self.verbose, estimator_name=type(self).__name__,
+            sample_weight=sample_weight,
         )
         self.n_iter_ = 1
 
-    def _fit_lazy(self, X, y, incremental=False, classes=None):
+    def _fit_lazy(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Blockwise fit on dask arrays: one graph computation per pass over
         the data, the solves on the client in NumPy (see ``doc/dask.rst``)."""
+        if sample_weight is not None or getattr(self, "class_weight", None) is not None:
+            raise ValueError(
+                f"{type(self).__name__}: sample_weight and class_weight are not "
+                "supported yet when fitting dask arrays; fit in-memory arrays "
+                "to use them."
+            )
         hidden = _positive_int_tuple(self.hidden_layer_sizes)
         if self.device == "cuda":
             raise ValueError(
@@ -422,6 +469,12 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         target, so the fitted layer keeps random-feature directions next to
         the fitted ones. Measured on friedman1 (5000 samples, 500 units):
         R^2 0.74 with the paper's rule, 0.93 with ``1.0``.
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class's samples in every layer's least-squares fit,
+        multiplied into ``sample_weight``. ``"balanced"`` weighs class ``c``
+        by ``n_samples / (n_classes * n_c)`` (sums of ``sample_weight`` when
+        given), as scikit-learn's ``compute_class_weight``; a dict maps
+        classes to weights (unlisted classes weigh 1).
     random_state : int, RandomState instance or None, default=None
         Seed of the initial weights (drawn on the host, so CPU and GPU fits
         of one seed agree).
@@ -484,22 +537,24 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
     _parameter_constraints = {
         **_BaseZORB._parameter_constraints,
         "class_target": [StrOptions({"one_hot", "softmax_inverse"})],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="tanh", alpha=1e-4,
                  class_target="one_hot", random_feature_weight=0.0,
-                 random_state=None, verbose=False, device=None):
+                 class_weight=None, random_state=None, verbose=False, device=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
         self.class_target = class_target
         self.random_feature_weight = random_feature_weight
+        self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and class labels ``y``.
 
         Parameters
@@ -508,13 +563,18 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's squared error in every
+            layer's fit: an integer weight is the same as repeating the
+            sample, zero the same as leaving it out. ``None`` weighs all
+            samples equally.
 
         Returns
         -------
         self : ZORBClassifier
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     def _output_target(self, xp, Y):
         classes = xp.eye(Y.shape[1], dtype=Y.dtype, device=device_of(Y))
@@ -618,7 +678,7 @@ class ZORBRegressor(NetworkRegressorMixin, _BaseZORB):
         self.device = device
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` and targets ``y``.
 
         Parameters
@@ -627,13 +687,17 @@ class ZORBRegressor(NetworkRegressorMixin, _BaseZORB):
             Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the target standardisation
+            and every layer's least-squares fit: an integer weight is the same
+            as repeating the sample, zero the same as leaving it out.
 
         Returns
         -------
         self : ZORBRegressor
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight=sample_weight)
 
     def _lazy_targets(self, xp, y, dtype):
         """Standardisation of a dask ``y`` (one pass over ``y``): the block
