@@ -35,7 +35,6 @@ from array_api_compat import (
 )
 from array_api_compat import device as array_device
 from array_api_compat import to_device
-from scipy import linalg as scipy_linalg
 
 _CUDA_HINT = (
     "device='cuda' needs CuPy and an NVIDIA GPU. Install the extra with "
@@ -159,8 +158,13 @@ def solve_spd(xp, A, B):
     when ``A`` is not numerically positive definite, so callers can fall back.
     """
     if is_numpy_namespace(xp):
-        factor = scipy_linalg.cho_factor(A, lower=True, check_finite=False)
-        return scipy_linalg.cho_solve(factor, B, check_finite=False)
+        # NumPy's own LAPACK, not SciPy's: NumPy and SciPy wheels each bundle
+        # an OpenBLAS with its own thread pool, and alternating NumPy matrix
+        # products with SciPy factorisations (semi-implicit BP does both every
+        # mini-batch) made a multi-threaded epoch 4.5x slower than a
+        # single-threaded one (measured).
+        np.linalg.cholesky(A)  # raises LinAlgError when A is not positive definite
+        return np.linalg.solve(A, B)
     L = xp.linalg.cholesky(A)
     if not bool(xp.all(xp.isfinite(L))):  # CuPy returns NaN instead of raising
         raise np.linalg.LinAlgError("matrix is not positive definite")
