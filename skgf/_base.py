@@ -11,6 +11,7 @@ from abc import abstractmethod
 from numbers import Integral
 
 import numpy as np
+import sklearn
 from array_api_compat import is_array_api_obj
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state, gen_batches
@@ -50,6 +51,8 @@ _ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
 # Rows per prediction block: small enough that a block's buffers stay far
 # below the input's own size, large enough for full-speed matrix products.
 _PREDICT_MAX_ROWS = 1024
+# ... and their buffers within this many MiB (fewer rows for wide layers).
+_PREDICT_BLOCK_MIB = 16
 
 
 def _copy_array(array):
@@ -233,8 +236,10 @@ class BaseNetwork(BaseEstimator):
         a large ``X`` (or of a small GPU) never exist for all rows at once."""
         widest = max(W.shape[1] for W in self.coefs_)
         row_bytes = 3 * widest * 8  # a pre-activation, its activation, a temporary
+        working_memory = min(sklearn.get_config()["working_memory"], _PREDICT_BLOCK_MIB)
         n_rows = get_chunk_n_rows(row_bytes=row_bytes,
-                                  max_n_rows=min(X.shape[0], _PREDICT_MAX_ROWS))
+                                  max_n_rows=min(X.shape[0], _PREDICT_MAX_ROWS),
+                                  working_memory=working_memory)
         blocks = [self._forward(xp, X[sl, ...])
                   for sl in gen_batches(X.shape[0], max(n_rows, 1))]
         return blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=0)
