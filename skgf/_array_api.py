@@ -182,6 +182,23 @@ def solve_psd_eigh(xp, A, B, floor):
     return eigvecs @ ((eigvecs.T @ B) / eigvals[:, None])
 
 
+def take_rows(xp, indices, *arrays):
+    """The rows ``indices`` of each array (``None`` stays ``None``).
+
+    ``indices`` are host integers (or an index array already on the device);
+    they are sent to the arrays' device once for all of them.
+    """
+    if isinstance(indices, np.ndarray):
+        first = next(a for a in arrays if a is not None)
+        indices = xp.asarray(indices.astype(np.int64, copy=False), device=device_of(first))
+    return tuple(None if a is None else xp.take(a, indices, axis=0) for a in arrays)
+
+
+def to_host(obj):
+    """Arrays of any namespace as NumPy; lists, frames and ``None`` as they are."""
+    return to_numpy(obj) if is_array_api_obj(obj) else obj
+
+
 def map_arrays(obj, fn):
     """Apply ``fn`` to every array inside nested lists, tuples and dicts."""
     if isinstance(obj, list):
@@ -249,7 +266,7 @@ def lazy_training_data(X, y):
         X = X.astype(dtype)
     n_samples = X.shape[0]
     if not is_lazy_array(y):
-        y = np.asarray(to_numpy(y) if is_array_api_obj(y) else y)
+        y = np.asarray(to_host(y))
         if y.ndim not in (1, 2) or y.shape[0] != n_samples:
             raise ValueError(
                 f"y has shape {y.shape}, but X has {n_samples} samples; y must "

@@ -12,7 +12,6 @@ from numbers import Integral
 
 import numpy as np
 import sklearn
-from array_api_compat import is_array_api_obj
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
@@ -39,6 +38,7 @@ from ._array_api import (
     move_to,
     namespace_of,
     resolve_compute,
+    to_host,
     to_numpy,
 )
 from ._network import forward
@@ -138,8 +138,7 @@ class BaseNetwork(BaseEstimator):
         """
         if sample_weight is None:
             return None
-        if is_array_api_obj(sample_weight) and not isinstance(sample_weight, np.ndarray):
-            sample_weight = to_numpy(sample_weight)  # weights follow the labels to the host
+        sample_weight = to_host(sample_weight)  # weights follow the labels to the host
         return _check_sample_weight(sample_weight, y, dtype=np.float64,
                                     ensure_non_negative=True)
 
@@ -179,8 +178,7 @@ class BaseNetwork(BaseEstimator):
 
     def _validate_training_data(self, X, y, reset):
         xp_in = input_namespace(X)
-        if is_array_api_obj(y) and not isinstance(y, np.ndarray):
-            y = to_numpy(y)  # "everything follows X"; labels live on the host
+        y = to_host(y)  # "everything follows X"; labels live on the host
         X, y = validate_data(
             self, X, y,
             reset=reset,

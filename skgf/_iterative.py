@@ -51,7 +51,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import HIDDEN_ACTIVATIONS
-from ._array_api import device_of, map_arrays, move_to, to_numpy
+from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import BaseNetwork, _copy_array
 from ._losses import output_loss
 from ._network import forward, init_weights, layer_sizes
@@ -326,18 +326,9 @@ class BaseIterativeNetwork(BaseNetwork):
                 f"sample; validation_fraction={self.validation_fraction} of "
                 f"n_samples={n} gives {val.size} validation samples."
             )
-        take = self._take_rows
-        w_train = w_val = None
-        if sample_weight is not None:
-            w_train, w_val = take(xp, sample_weight, train), take(xp, sample_weight, val)
-        return (take(xp, X, train), take(xp, Y, train), take(xp, X, val),
-                take(xp, Y, val), w_train, w_val)
-
-    @staticmethod
-    def _take_rows(xp, A, indices):
-        """Rows ``indices`` (host integers) of ``A``."""
-        idx = xp.asarray(np.asarray(indices, dtype=np.int64), device=device_of(A))
-        return xp.take(A, idx, axis=0)
+        X_train, Y_train, w_train = take_rows(xp, train, X, Y, sample_weight)
+        X_val, Y_val, w_val = take_rows(xp, val, X, Y, sample_weight)
+        return X_train, Y_train, X_val, Y_val, w_train, w_val
 
     def _move_state(self, xp, device, dtype):
         """Bring weights and method state into ``xp`` / ``device`` (warm start

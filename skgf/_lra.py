@@ -27,7 +27,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import activate, log_softmax
-from ._array_api import device_of
+from ._array_api import device_of, take_rows
 from ._base import NetworkClassifierMixin, NetworkRegressorMixin
 from ._iterative import (
     BaseIterativeNetwork,
@@ -274,9 +274,7 @@ class _BaseLRA(BaseIterativeNetwork):
         stop = 0
         for idx in batches:
             start, stop = stop, stop + idx.shape[0]
-            rows = order[start:stop]
-            Xb, Yb = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
-            wb = None if sample_weight is None else xp.take(sample_weight, rows, axis=0)
+            Xb, Yb, wb = take_rows(xp, order[start:stop], X, Y, sample_weight)
             if self.input_noise:
                 noise = rng.normal(0.0, self.input_noise, size=tuple(Xb.shape))
                 Xb = Xb + host_to(noise, xp, device, Xb.dtype)

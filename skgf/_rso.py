@@ -47,7 +47,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import activate
-from ._array_api import device_of, to_numpy
+from ._array_api import device_of, take_rows, to_numpy
 from ._base import NetworkClassifierMixin, NetworkRegressorMixin
 from ._iterative import (
     BaseIterativeNetwork,
@@ -500,9 +500,7 @@ class _BatchStream:
                 self.order, self.pos = self.rng.permutation(self.n), 0
             idx = self.order[self.pos:self.pos + self.batch_size]
             self.pos += self.batch_size
-            idx = xp.asarray(np.asarray(idx, dtype=np.int64), device=device_of(self.X))
-            Xb, Yb = xp.take(self.X, idx, axis=0), xp.take(self.Y, idx, axis=0)
-            wb = None if self.w is None else xp.take(self.w, idx, axis=0)
+            Xb, Yb, wb = take_rows(xp, idx, self.X, self.Y, self.w)
         return xp.permute_dims(Xb, (1, 0)), _contiguous_transpose(xp, Yb), wb
 
 

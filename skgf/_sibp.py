@@ -20,7 +20,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import activate, derivative
-from ._array_api import device_of
+from ._array_api import device_of, take_rows
 from ._base import NetworkClassifierMixin, NetworkRegressorMixin
 from ._iterative import (
     BaseIterativeNetwork,
@@ -132,15 +132,12 @@ class _BaseSIBP(BaseIterativeNetwork):
         coefs, intercepts = list(self.coefs_), list(self.intercepts_)
         total = xp.zeros((), dtype=X.dtype, device=device_of(X))
         for idx in self._minibatches(n_samples, rng, shuffle=self.shuffle):
-            rows = idx.shape[0]
+            Xb, Yb, wb = take_rows(xp, idx, X, Y, sample_weight)
             total = total + sibp_update(
-                xp, self._take_rows(xp, X, idx), self._take_rows(xp, Y, idx),
-                coefs, intercepts, self.activation, classification,
-                step=self.neuron_step_size, lam=self.proximal_weight * rows,
+                xp, Xb, Yb, coefs, intercepts, self.activation, classification,
+                step=self.neuron_step_size, lam=self.proximal_weight * idx.shape[0],
                 alpha=self.alpha * self._alpha_scale,
-                refinement_steps=self.refinement_steps,
-                sample_weight=(None if sample_weight is None
-                               else self._take_rows(xp, sample_weight, idx)))
+                refinement_steps=self.refinement_steps, sample_weight=wb)
         self.coefs_, self.intercepts_ = coefs, intercepts
         return float(total) / n_samples
 
