@@ -22,8 +22,9 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-import skgf  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
+
+import skgf  # noqa: E402
 
 # The gallery runs in this process. One BLAS / OpenMP thread keeps the
 # examples' timings stable on small shared machines (busy-waiting BLAS threads

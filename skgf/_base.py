@@ -7,12 +7,12 @@ pickling. A method supplies ``_solve``, which turns validated arrays into
 weights; it never sees labels, pandas frames or devices it did not ask for.
 """
 
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
 import numpy as np
 import sklearn
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -31,16 +31,15 @@ from ._array_api import (
     dispatch_enabled,
     float_dtype_for,
     input_namespace,
-    is_lazy_array,
     is_numpy_namespace,
     map_arrays,
-    map_row_blocks,
     move_to,
     namespace_of,
     resolve_compute,
     to_host,
     to_numpy,
 )
+from ._dask import is_lazy_array, map_row_blocks
 from ._network import forward
 
 # Fitted attributes that hold arrays of the compute namespace (or lists of
@@ -75,7 +74,7 @@ def _positive_int_tuple(value):
     return sizes
 
 
-class BaseNetwork(BaseEstimator):
+class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
     """Validation, dispatch, prediction and pickling for skgf networks."""
 
     # Names of method-specific fitted attributes holding arrays (or nested
@@ -90,6 +89,32 @@ class BaseNetwork(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (a dask array for the estimators that fit
+            blockwise).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (numbers or strings) for classifiers, target values
+            for regressors.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss (and in every
+            least-squares fit of a layer): a sample of integer weight ``k``
+            counts as ``k`` copies of it. The iterative methods scale the
+            weights to mean 1 over the training rows, so that step sizes
+            keep their meaning. ``None`` weighs all samples equally.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight)
+
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Validate, encode, dispatch and call the method's ``_solve``.
 

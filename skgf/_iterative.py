@@ -1,25 +1,22 @@
 """Plumbing shared by the iterative methods (RSO, rec-LRA, semi-implicit BP).
 
-``BaseIterativeNetwork`` owns the loop around a method's iterations: weight
-initialisation and ``warm_start``, ``partial_fit``, mini-batch slicing, the
-validation split and ``early_stopping`` with best-weight restore, the
-``tol`` / ``n_iter_no_change`` stopping rule of ``MLPClassifier``,
-``loss_curve_`` and ``verbose`` output. A method implements
+``BaseIterativeNetwork`` owns the only training loop of the iterative
+methods: weight initialisation and ``warm_start``, ``partial_fit``,
+mini-batch slicing and shuffling, the validation split and
+``early_stopping`` with best-weight restore, the ``tol`` /
+``n_iter_no_change`` stopping rule of ``MLPClassifier``, ``loss_curve_``,
+``verbose`` output and divergence handling. A method supplies one thing,
+``_make_rule()``: its update rule (``_rules.py``), built from the
+estimator's parameters. The loop keeps the rule's state in ``_rule_state``
+between calls and hands it back to the rule with the weights.
 
-* ``_init_method_state(xp, device, dtype, rng)``: anything beyond the
-  weights it needs (optimiser moments, feedback matrices); optional;
-* ``_run_iteration(xp, X, Y, rng)``: one iteration (an epoch, or a pass over
-  all weights for RSO) that updates ``coefs_`` / ``intercepts_`` in place and
-  returns the training loss as a Python float. With sample weights it is
-  called as ``_run_iteration(xp, X, Y, rng, sample_weight=w)``: ``w`` holds
-  one weight per row of ``X``, scaled to mean 1 over the rows (so that step
-  sizes mean what they mean unweighted), and the method weighs each row's
-  loss by it (a mini-batch's loss is ``sum(w_i * loss_i) / batch_rows``).
-  A method with an L2 penalty ``alpha`` uses ``alpha * self._alpha_scale``:
-  the scaling factor ``n_rows / sum(weights)`` (1 without weights), so that
-  the objective is the one of the data with every row repeated as often as
-  its weight says (full-batch fits with integer weights equal fits of the
-  repeated rows).
+Sample weights reach the rule scaled to mean 1 over the iteration's rows
+(so that step sizes mean what they mean unweighted); a mini-batch's loss is
+``sum(w_i * loss_i) / batch_rows``. A rule with an L2 penalty ``alpha``
+uses ``alpha * self._alpha_scale``, the scaling factor ``n_rows /
+sum(weights)`` (1 without weights), so that the objective is the one of the
+data with every row repeated as often as its weight says (full-batch fits
+with integer weights equal fits of the repeated rows).
 
 Weights: ``BaseNetwork`` validates ``sample_weight`` and multiplies in
 ``class_weight``; the loop here scales them to mean 1 (over the training
@@ -42,6 +39,7 @@ best-validation weights anyway. Otherwise the last iterate is kept, as in
 
 import time
 import warnings
+from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -53,8 +51,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._activations import HIDDEN_ACTIVATIONS
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import BaseNetwork, _copy_array
-from ._losses import output_loss
-from ._network import forward, init_weights, layer_sizes
+from ._network import Network, forward, init_weights, layer_sizes
+from ._rules import PassRule
 
 
 class BaseIterativeNetwork(BaseNetwork):
@@ -72,18 +70,22 @@ class BaseIterativeNetwork(BaseNetwork):
         "warm_start": ["boolean"],
     }
 
+    # The update rule's state (``None`` for rules without one) is kept,
+    # copied, moved and pickled with the weights.
+    _state_attributes = ("_rule_state",)
     # Factor of the L2 penalty in the current fit (see the module docstring).
     _alpha_scale = 1.0
     # Initial weights of the method (see ``_network.init_weights``).
     _init_scheme = "glorot_uniform"
     # ``batch_size="auto"`` means min(_auto_batch_size, n_samples).
     _auto_batch_size = 200
-    # ---------------------------------------------------------------- hooks
-    def _init_method_state(self, xp, device, dtype, rng):
-        """Create method state beyond the weights (none by default)."""
 
-    def _run_iteration(self, xp, X, Y, rng):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _make_rule(self):
+        """The method's update rule, built from the current parameters."""
+
+    def _network(self):
+        return Network(list(self.coefs_), list(self.intercepts_), self.activation)
 
     # ----------------------------------------------------------------- loop
     def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental,
@@ -101,7 +103,7 @@ class BaseIterativeNetwork(BaseNetwork):
         if fresh:
             self.coefs_, self.intercepts_ = init_weights(
                 sizes, rng, self._init_scheme, xp, device, X.dtype)
-            self._init_method_state(xp, device, X.dtype, rng)
+            self._rule_state = self._make_rule().init_state(self._network(), rng)
             self.loss_curve_ = []
             self.n_iter_ = 0
             self.best_loss_ = np.inf
@@ -111,10 +113,12 @@ class BaseIterativeNetwork(BaseNetwork):
                 self.best_validation_score_ = -np.inf
         else:
             self._move_state(xp, device, X.dtype)
+            self._rule_state = self._make_rule().resume_state(
+                self._rule_state, self._network())
 
         if incremental:
-            failed = self._iterate_once(xp, X, Y, rng,
-                                        self._unit_mean_weights(xp, sample_weight))
+            weights = self._unit_mean_weights(xp, sample_weight)
+            failed = self._iterate_once(xp, self._make_rule(), X, Y, rng, weights)
             if failed is not None:
                 self._raise_diverged(failed)
             return
@@ -125,13 +129,14 @@ class BaseIterativeNetwork(BaseNetwork):
                 xp, X, Y, rng, sample_weight)
             self._best_weights = None
         weights = self._unit_mean_weights(xp, sample_weight)
+        rule = self._make_rule()  # after the weights set the penalty's scale
         losses = []  # this call's finite losses
         best_state, best_index = None, None
         failed = None  # non-finite loss of an undone iteration
         start = time.perf_counter()
         for _ in range(self.max_iter):
             start_state = self._model_state()
-            failed = self._iterate_once(xp, X, Y, rng, weights)
+            failed = self._iterate_once(xp, rule, X, Y, rng, weights)
             if failed is not None and not losses:
                 self._raise_diverged(failed)
             if failed is not None:
@@ -195,19 +200,45 @@ class BaseIterativeNetwork(BaseNetwork):
             "the method's step size."
         )
 
-    def _iterate_once(self, xp, X, Y, rng, sample_weight=None):
+    def _iterate_once(self, xp, rule, X, Y, rng, sample_weight=None):
         """Run and record one iteration; return ``None``, or the loss when it
         (or the weights) is not finite (the iteration is then not recorded
         and the caller restores the weights)."""
-        if sample_weight is None:
-            loss = float(self._run_iteration(xp, X, Y, rng))
-        else:
-            loss = float(self._run_iteration(xp, X, Y, rng, sample_weight=sample_weight))
+        loss = self._run_iteration(xp, rule, X, Y, rng, sample_weight)
         if not np.isfinite(loss) or not self._weights_finite(xp):
             return loss if not np.isfinite(loss) else float("nan")
         self.n_iter_ += 1
         self.loss_curve_.append(loss)
         return None
+
+    def _run_iteration(self, xp, rule, X, Y, rng, sample_weight):
+        """One iteration of ``rule`` (an epoch of mini-batches, or a pass of
+        its own); writes the weights back and returns the training loss."""
+        network = self._network()
+        if isinstance(rule, PassRule):
+            loss = rule.run_pass(network, self._rule_state, X, Y, sample_weight, rng,
+                                 batch_size=self._batch_size(X.shape[0]),
+                                 pass_index=self.n_iter_)
+        else:
+            loss = self._run_epoch(xp, rule, network, X, Y, rng, sample_weight)
+        self.coefs_, self.intercepts_ = network.coefs, network.intercepts
+        return float(loss)
+
+    def _run_epoch(self, xp, rule, network, X, Y, rng, sample_weight):
+        """One epoch of ``rule.step`` over shuffled mini-batches; the mean
+        training loss (the batches' summed losses over the rows)."""
+        n_samples = X.shape[0]
+        device = device_of(X)
+        total = xp.zeros((), dtype=X.dtype, device=device)
+        batches = self._minibatches(n_samples, rng, shuffle=self.shuffle)
+        # one host-to-device copy of the epoch's order, sliced per batch
+        order = xp.asarray(np.concatenate(batches).astype(np.int64), device=device)
+        stop = 0
+        for rows in batches:
+            start, stop = stop, stop + rows.shape[0]
+            Xb, Yb, wb = take_rows(xp, order[start:stop], X, Y, sample_weight)
+            total = total + rule.step(network, self._rule_state, Xb, Yb, wb, rng)
+        return float(total) / n_samples
 
     def _weights_finite(self, xp):
         return all(bool(xp.all(xp.isfinite(A)))
@@ -272,11 +303,6 @@ class BaseIterativeNetwork(BaseNetwork):
         """Host index arrays of one epoch's mini-batches."""
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         return [order[sl] for sl in gen_batches(n_samples, self._batch_size(n_samples))]
-
-    def _loss(self, xp, X, Y, sample_weight=None):
-        """Mean (weighted) training loss of the current weights on ``X``, ``Y``."""
-        Z = forward(xp, X, self.coefs_, self.intercepts_, self.activation)
-        return float(output_loss(xp, Z, Y, self._is_classifier(), sample_weight))
 
     def _validation_score(self, xp, X_val, Y_val, w_val=None):
         """Accuracy (classifiers) or mean R^2 (regressors) on the split,

@@ -33,3 +33,18 @@ def row_losses(xp, Z, Y, classification):
 def output_error(xp, Z, Y, classification):
     """Per-sample derivative of the loss with respect to ``Z``: ``p - Y``."""
     return (softmax(xp, Z) if classification else Z) - Y
+
+
+def output_loss_terms(xp, Z, Y, classification):
+    """Elementwise loss terms of output ``Z`` (shape of ``Z``) and its error.
+
+    Returns ``(terms, error)``: ``-Y * log_softmax(Z)`` and ``softmax(Z) - Y``
+    for classes, ``0.5 * (Z - Y) ** 2`` and ``Z - Y`` otherwise. The loss of
+    a set of rows is ``xp.sum`` of the (row-weighted) terms; rec-LRA uses the
+    error as its output error unit.
+    """
+    if classification:
+        log_proba = log_softmax(xp, Z)
+        return -(Y * log_proba), xp.exp(log_proba) - Y
+    residual = Z - Y
+    return 0.5 * (residual * residual), residual

@@ -6,10 +6,32 @@ estimator's NumPy random generator and then moved to the compute device, so
 CPU and GPU fits of one seed start from the same weights.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._activations import activate
 from ._array_api import move_to
+
+
+@dataclass
+class Network:
+    """The weights an update rule works on: ``coefs[i]`` (n_in, n_out) and
+    ``intercepts[i]`` of every layer, and the hidden activation. Rules change
+    the arrays in place or replace list entries; the loop writes them back
+    to the estimator after each iteration."""
+
+    coefs: list
+    intercepts: list
+    activation: str
+
+    def forward_layers(self, xp, X):
+        """Pre-activations and activations of every layer (see :func:`forward_layers`)."""
+        return forward_layers(xp, X, self.coefs, self.intercepts, self.activation)
+
+    def forward(self, xp, X):
+        """Output of the network for rows ``X``."""
+        return forward(xp, X, self.coefs, self.intercepts, self.activation)
 
 
 def layer_sizes(n_features, hidden_layer_sizes, n_outputs):

@@ -30,16 +30,8 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_random_state, validate_data
 
 from ._activations import HIDDEN_ACTIVATIONS, INVERSE_CLIP_EPS, inverse, is_bounded
-from ._array_api import (
-    device_of,
-    lazy_column_stats,
-    lazy_training_data,
-    lazy_unique,
-    numpy_namespace,
-    reduce_row_blocks,
-    supports_float64,
-    to_numpy,
-)
+from ._array_api import device_of, numpy_namespace, supports_float64, to_numpy
+from ._dask import lazy_column_stats, lazy_training_data, lazy_unique, reduce_row_blocks
 from ._base import (
     BaseNetwork,
     NetworkClassifierMixin,

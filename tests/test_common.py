@@ -1,41 +1,28 @@
-"""scikit-learn's estimator checks over every skgf estimator."""
+"""scikit-learn's estimator checks, run once over every skgf estimator.
+
+``parametrize_with_checks`` also yields the array-API checks
+(``check_array_api_input`` with array_api_strict on both of its devices, in
+float64 and float32, and torch / CuPy when installed) for estimators tagged
+``array_api_support``: they run here too, not in a second parametrisation.
+``tests/test_array_api.py`` adds what those checks do not test: that the
+array-API fit gives the NumPy fit's predictions.
+
+``EXPECTED_FAILURES`` is the one table of checks that cannot pass, each with
+its reason; every other check must pass.
+"""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skgf import (
-    LRAClassifier,
-    LRARegressor,
-    RSOClassifier,
-    RSORegressor,
-    SemiImplicitBPClassifier,
-    SemiImplicitBPRegressor,
-    ZORBClassifier,
-    ZORBRegressor,
-)
+from skgf_test_data import RSOClassifier, RSORegressor, all_estimators
 
-ESTIMATORS = [
-    ZORBClassifier(random_state=0),
-    ZORBRegressor(random_state=0),
-    LRAClassifier(random_state=0),
-    LRARegressor(random_state=0),
-    RSOClassifier(random_state=0),
-    RSORegressor(random_state=0),
-    SemiImplicitBPClassifier(random_state=0),
-    SemiImplicitBPRegressor(random_state=0),
-]
-
-
-# Checks that cannot pass, with the reason. Everything else must.
 _RSO_WEIGHT_EQUIVALENCE = (
     "RSO keeps a proposal when it lowers the batch loss, a floating-point sum "
     "of row losses: a row weighted k and the same row repeated k times give "
     "equal sums only up to rounding, which flips near-tie accept/reject "
     "decisions and so the fitted weights (max |predict_proba difference| ~4e-3 "
     "here). Equal in exact arithmetic (same batch, proposals and loss). "
-    "RSORegressor passes on this machine, by the luck of the rounding "
-    "(non-strict xfail)."
+    "Non-strict xfail: whether a near tie occurs depends on the rounding."
 )
-
 
 _RSO_CLASS_WEIGHT = (
     "The check weighs class 0 by 1000 and the others by 1e-4 on noisy, unscaled "
@@ -49,16 +36,22 @@ _RSO_CLASS_WEIGHT = (
     "not of the weights' plumbing (LRA, SIBP, ZORB pass)."
 )
 
+#: {estimator class: {check name: reason}}: the checks that cannot pass.
+EXPECTED_FAILURES = {
+    RSOClassifier: {
+        "check_sample_weight_equivalence_on_dense_data": _RSO_WEIGHT_EQUIVALENCE,
+        "check_class_weight_classifiers": _RSO_CLASS_WEIGHT,
+    },
+    RSORegressor: {
+        "check_sample_weight_equivalence_on_dense_data": _RSO_WEIGHT_EQUIVALENCE,
+    },
+}
+
 
 def _expected_failures(estimator):
-    failures = {}
-    if isinstance(estimator, (RSOClassifier, RSORegressor)):
-        failures["check_sample_weight_equivalence_on_dense_data"] = _RSO_WEIGHT_EQUIVALENCE
-    if isinstance(estimator, RSOClassifier):
-        failures["check_class_weight_classifiers"] = _RSO_CLASS_WEIGHT
-    return failures
+    return EXPECTED_FAILURES.get(type(estimator), {})
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
+@parametrize_with_checks(all_estimators(), expected_failed_checks=_expected_failures)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from skgf._activations import activate, inverse, INVERSE_CLIP_EPS
+from skgf._activations import INVERSE_CLIP_EPS, activate, inverse
 from skgf._array_api import numpy_namespace
 from skgf._linalg import GramAccumulator, lstsq_reference, ridge_from_gram
 

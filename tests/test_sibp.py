@@ -156,7 +156,7 @@ def test_semi_implicit_difference_uses_new_weights():
     old output weights (ordinary back propagation of the targets)."""
     from skgf._linalg import proximal_solve as ps
     from skgf._losses import output_error
-    from skgf._sibp import sibp_update
+    from skgf._sibp_rule import sibp_update
 
     xp = numpy_namespace()
     rng = np.random.RandomState(3)
@@ -187,7 +187,7 @@ def test_refinement_lowers_exact_proximal_objective(activation):
     proximal point ``min ||sigma(F W + b) - T||^2 + lam ||[W; b] - [W_k; b_k]||^2``
     than the linearised closed form."""
     from skgf._activations import activate
-    from skgf._sibp import sibp_update
+    from skgf._sibp_rule import sibp_update
 
     xp = numpy_namespace()
     rng = np.random.RandomState(4)

@@ -10,9 +10,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import tabular  # noqa: E402
-
 import skgf  # noqa: E402
+from benchmarks import tabular  # noqa: E402
 
 
 def _rows(path):
