@@ -26,11 +26,6 @@ def is_bounded(name):
     return name in _NATURAL_RANGE
 
 
-def natural_range(name):
-    """The activation's own output range, ``None`` if unbounded."""
-    return _NATURAL_RANGE.get(name)
-
-
 def activate(xp, name, Z, value_range=None):
     """Apply activation ``name`` to ``Z``, rescaled onto ``value_range`` if given."""
     if name == "identity":

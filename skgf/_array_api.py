@@ -19,6 +19,7 @@ Rules (see ``doc/dispatch.rst``):
 """
 
 import dataclasses
+
 import numpy as np
 import sklearn
 from array_api_compat import (

@@ -8,6 +8,9 @@ Cholesky, with an eigenvalue-floored ``eigh`` as the fallback.
 ``proximal_solve`` is the proximal (ridge toward the previous weights) step of
 one layer on one mini-batch, solved on the smaller of the ``batch x batch``
 and ``width x width`` systems (semi-implicit back propagation).
+
+``solve_spd`` and ``solve_psd_eigh`` are the symmetric solves underneath,
+written for every backend (NumPy, CuPy, other array-API namespaces).
 """
 
 import importlib
@@ -27,9 +30,10 @@ _JITTER_TRIES = 4
 def solve_spd(xp, A, B):
     """Solve ``A @ X = B`` for symmetric positive-definite ``A``.
 
-    Cholesky where the backend offers a triangular solve (NumPy's own LAPACK,
-    CuPy via cupyx); a general solve elsewhere. Raises ``np.linalg.LinAlgError``
-    when ``A`` is not numerically positive definite, so callers can fall back.
+    A Cholesky factorisation tests definiteness on every backend; CuPy then
+    solves with it (two triangular solves from cupyx), NumPy and the others
+    with their general solve. Raises ``np.linalg.LinAlgError`` when ``A`` is
+    not numerically positive definite, so callers can fall back.
     """
     if is_numpy_namespace(xp):
         # NumPy's own LAPACK, not SciPy's: NumPy and SciPy wheels each bundle
@@ -190,18 +194,6 @@ def ridge_from_gram(xp, G, R, alpha):
     return solve_psd_eigh(xp, G + alpha * eye, R, floor=jitter)
 
 
-def lstsq_reference(H, T, alpha):
-    """NumPy reference of :meth:`GramAccumulator.solve`, for tests only."""
-    H = np.asarray(H, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
-    Hc = H - H.mean(axis=0)
-    Tc = T - T.mean(axis=0)
-    d = H.shape[1]
-    W = np.linalg.solve(Hc.T @ Hc + alpha * np.eye(d), Hc.T @ Tc)
-    return W, T.mean(axis=0) - H.mean(axis=0) @ W
-
-
-
 def _solve_spd_or_ridge(xp, A, R):
     """``A^{-1} R`` by Cholesky; jittered / eigh fallback if ``A`` is not PD.
 
@@ -289,20 +281,3 @@ def proximal_solve(xp, F, Z, W_prev, b_prev, lam, alpha=0.0, current=None,
     Q = Fw.T @ R - c * (s[:, None] * r_sum[None, :])
     U = _solve_spd_or_ridge(xp, G, Q)
     return W0 + U, b_prev + c * (r_sum - s @ U)
-
-
-def proximal_reference(F, Z, W_prev, b_prev, lam, alpha=0.0, weights=None):
-    """NumPy reference of :func:`proximal_solve` (augmented normal equations)."""
-    F = np.asarray(F, dtype=np.float64)
-    n, d = F.shape
-    Fa = np.hstack([F, np.ones((n, 1))])
-    if weights is not None:
-        root = np.sqrt(np.asarray(weights, dtype=np.float64))[:, None]
-        Fa, Z = Fa * root, np.asarray(Z, dtype=np.float64) * root
-    Wa = np.vstack([np.asarray(W_prev, dtype=np.float64),
-                    np.asarray(b_prev, dtype=np.float64)[None, :]])
-    D = np.full(d + 1, lam + alpha)
-    D[-1] = lam
-    sol = np.linalg.solve(Fa.T @ Fa + np.diag(D),
-                          Fa.T @ np.asarray(Z, dtype=np.float64) + lam * Wa)
-    return sol[:-1], sol[-1]

@@ -40,6 +40,7 @@ the same elementwise formulas the candidates use. :func:`rso_pass` is the
 one place the update rule lives.
 """
 
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -47,7 +48,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import activate
-from ._array_api import device_of, take_rows, to_numpy
+from ._array_api import device_of, namespace_of, take_rows, to_numpy
 from ._base import NetworkClassifierMixin, NetworkRegressorMixin
 from ._iterative import (
     BaseIterativeNetwork,
@@ -55,6 +56,7 @@ from ._iterative import (
     IterativeRegressorMixin,
 )
 from ._network import host_to
+from ._rules import PassRule
 
 
 # Speculative evaluation: at most this many proposals of one unit are
@@ -698,6 +700,66 @@ def rso_pass(xp, X, Y, coefs, intercepts, *, activation, classification,
 # ---------------------------------------------------------------------------
 # Estimators
 # ---------------------------------------------------------------------------
+def _layer_std(xp, W):
+    """Empirical std of a layer's weights; its RMS (or the He std) when all
+    weights are equal, so that the step never collapses to zero."""
+    std = float(xp.std(W))
+    if not std > 0:
+        std = float(xp.sqrt(xp.mean(W * W)))
+    if not std > 0:
+        std = float(np.sqrt(2.0 / W.shape[0]))
+    return std
+
+
+@dataclass
+class RSOState:
+    """What RSO keeps between passes: the initial weights' std of every
+    layer and the acceptance rate of every pass so far."""
+
+    initial_stds: list
+    acceptance_rates: list
+
+
+class RandomSearchPass(PassRule):
+    """RSO as an update rule: one :func:`rso_pass` per iteration, with the
+    step size of the annealing schedule."""
+
+    def __init__(self, *, classification, perturbation_scale, final_perturbation_scale,
+                 annealing, n_passes, perturbation_reference, layer_order,
+                 visiting_order, batch_refresh):
+        self.classification = classification
+        self.perturbation_scale = perturbation_scale
+        self.final_perturbation_scale = final_perturbation_scale
+        self.annealing = annealing
+        self.n_passes = n_passes
+        self.perturbation_reference = perturbation_reference
+        self.layer_order = layer_order
+        self.visiting_order = visiting_order
+        self.batch_refresh = batch_refresh
+
+    def init_state(self, network, rng):
+        xp = namespace_of(network.coefs[0])
+        return RSOState([_layer_std(xp, W) for W in network.coefs], [])
+
+    def run_pass(self, network, state, X, Y, sample_weight, rng, *, batch_size,
+                 pass_index):
+        xp = namespace_of(X)
+        factor = _annealing_factor(self.perturbation_scale, self.final_perturbation_scale,
+                                   self.annealing, pass_index, self.n_passes)
+        if self.perturbation_reference == "initial":
+            stds = list(state.initial_stds)
+        else:
+            stds = [_layer_std(xp, W) for W in network.coefs]
+        loss, n_accepted, n_proposals = rso_pass(
+            xp, X, Y, network.coefs, network.intercepts,
+            activation=network.activation, classification=self.classification,
+            batch_size=batch_size, step_stds=[factor * s for s in stds], rng=rng,
+            layer_order=self.layer_order, visiting_order=self.visiting_order,
+            batch_refresh=self.batch_refresh, sample_weight=sample_weight)
+        state.acceptance_rates.append(n_accepted / max(n_proposals, 1))
+        return loss
+
+
 class _BaseRSO(BaseIterativeNetwork):
     """Parameters and the pass of RSO estimators."""
 
@@ -720,42 +782,20 @@ class _BaseRSO(BaseIterativeNetwork):
     def _init_scheme(self):
         return "he_normal" if self.weight_init == "he_normal" else "glorot_normal_bias0"
 
-    def _init_method_state(self, xp, device, dtype, rng):
-        self.acceptance_rates_ = []
-        self._initial_stds = [self._layer_std(xp, W) for W in self.coefs_]
-
-    @staticmethod
-    def _layer_std(xp, W):
-        """Empirical std of a layer's weights; its RMS (or the He std) when
-        all weights are equal, so that the step never collapses to zero."""
-        std = float(xp.std(W))
-        if not std > 0:
-            std = float(xp.sqrt(xp.mean(W * W)))
-        if not std > 0:
-            std = float(np.sqrt(2.0 / W.shape[0]))
-        return std
-
-    def _run_iteration(self, xp, X, Y, rng, sample_weight=None):
-        factor = _annealing_factor(self.perturbation_scale, self.final_perturbation_scale,
-                                   self.annealing, self.n_iter_, self.max_iter)
-        if self.perturbation_reference == "initial":
-            stds = list(self._initial_stds)
-        else:
-            stds = [self._layer_std(xp, W) for W in self.coefs_]
-        loss, n_accepted, n_proposals = rso_pass(
-            xp, X, Y, self.coefs_, self.intercepts_,
-            activation=self.activation,
+    def _make_rule(self):
+        return RandomSearchPass(
             classification=self._is_classifier(),
-            batch_size=self._batch_size(X.shape[0]),
-            step_stds=[factor * s for s in stds],
-            rng=rng,
-            layer_order=self.layer_order,
-            visiting_order=self.visiting_order,
-            batch_refresh=self.batch_refresh,
-            sample_weight=sample_weight,
-        )
-        self.acceptance_rates_.append(n_accepted / max(n_proposals, 1))
-        return loss
+            perturbation_scale=self.perturbation_scale,
+            final_perturbation_scale=self.final_perturbation_scale,
+            annealing=self.annealing, n_passes=self.max_iter,
+            perturbation_reference=self.perturbation_reference,
+            layer_order=self.layer_order, visiting_order=self.visiting_order,
+            batch_refresh=self.batch_refresh)
+
+    @property
+    def acceptance_rates_(self):
+        """Fraction of the proposals of each pass that changed a weight."""
+        return self._rule_state.acceptance_rates
 
 
 _PARAMS_DOC = """

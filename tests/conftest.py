@@ -11,7 +11,7 @@ this module, so that the name does not depend on how pytest imports
     from skgf_test_data import ALL_ESTIMATORS, CLASSIFIERS, small_estimator
 
 and get the data sets as fixtures (``wine``, ``digits``, ``friedman``,
-``friedman_small``, ``iris``). The fixtures' arrays are session-wide and
+``friedman_small``). The fixtures' arrays are session-wide and
 read-only: a test that wants to change one copies it first.
 """
 
@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, load_iris, load_wine, make_friedman1
+from sklearn.datasets import load_digits, load_wine, make_friedman1
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -102,13 +102,6 @@ def _read_only(*arrays):
 def wine():
     """``(X, y)``: wine, standardised (178 rows, 13 features, 3 classes)."""
     X, y = load_wine(return_X_y=True)
-    return _read_only(StandardScaler().fit_transform(X), y)
-
-
-@pytest.fixture(scope="session")
-def iris():
-    """``(X, y)``: iris, standardised (150 rows, 4 features, 3 classes)."""
-    X, y = load_iris(return_X_y=True)
     return _read_only(StandardScaler().fit_transform(X), y)
 
 

@@ -15,39 +15,19 @@ from sklearn.datasets import (
     make_friedman1,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgf._array_api import numpy_namespace, to_numpy
 from skgf._lra import LRAClassifier, LRARegressor, error_sources, lra_updates
 from skgf._network import forward_layers
 
+from skgf_test_data import scaled_split as _split
+
+# The data sets (fixtures ``digits``, ``friedman``) are in conftest.py, the
+# scikit-learn estimator checks in test_common.py.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-def _split(X, y):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25,
-                                                        random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return _split(*load_digits(return_X_y=True))
-
-
-@pytest.fixture(scope="module")
-def friedman():
-    return _split(*make_friedman1(n_samples=5000, noise=1.0, random_state=0))
-
-
-# ------------------------------------------------------ scikit-learn checks
-@parametrize_with_checks([LRAClassifier(random_state=0), LRARegressor(random_state=0)])
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 # ----------------------------------------------------- locality of the rule
@@ -501,7 +481,11 @@ def test_divergence_is_reported():
 
 
 def test_one_class_refused():
+    """Refused before any iteration: no ConvergenceWarning, nothing fitted."""
     X = np.random.RandomState(0).randn(20, 3)
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        LRAClassifier().fit(X, np.ones(20))
-    assert ConvergenceWarning  # imported for the module-level filter
+    clf = LRAClassifier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ValueError, match="at least 2 classes"):
+            clf.fit(X, np.ones(20))
+    assert not hasattr(clf, "coefs_")

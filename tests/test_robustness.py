@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.datasets import load_diabetes, load_wine
+from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -50,6 +50,8 @@ from skgf import (
     ZORBClassifier,
     ZORBRegressor,
 )
+
+from skgf_test_data import ALL_ESTIMATORS, CLASSIFIERS, ITERATIVE, estimator_id
 
 EXAMPLES = 200
 
@@ -199,16 +201,17 @@ def _with_class_weight(draw, params):
     return params
 
 
-ESTIMATORS = {
-    "ZORBClassifier": (ZORBClassifier, _zorb_params),
-    "ZORBRegressor": (ZORBRegressor, _zorb_params),
-    "LRAClassifier": (LRAClassifier, _lra_params),
-    "LRARegressor": (LRARegressor, _lra_params),
-    "SemiImplicitBPClassifier": (SemiImplicitBPClassifier, _sibp_params),
-    "SemiImplicitBPRegressor": (SemiImplicitBPRegressor, _sibp_params),
-    "RSOClassifier": (RSOClassifier, _rso_params),
-    "RSORegressor": (RSORegressor, _rso_params),
+PARAM_STRATEGIES = {
+    ZORBClassifier: _zorb_params,
+    ZORBRegressor: _zorb_params,
+    LRAClassifier: _lra_params,
+    LRARegressor: _lra_params,
+    SemiImplicitBPClassifier: _sibp_params,
+    SemiImplicitBPRegressor: _sibp_params,
+    RSOClassifier: _rso_params,
+    RSORegressor: _rso_params,
 }
+assert set(PARAM_STRATEGIES) == set(ALL_ESTIMATORS), "an estimator without strategy"
 
 
 # ------------------------------------------------------------- the property
@@ -303,10 +306,10 @@ def _check_fit(est, X, y, sample_weight, classifier):
     return "fitted"
 
 
-@pytest.mark.parametrize("name", list(ESTIMATORS))
-def test_awkward_data_fits_or_fails_clearly(name):
-    Estimator, param_strategy = ESTIMATORS[name]
-    classifier = name.endswith("Classifier")
+@pytest.mark.parametrize("Estimator", ALL_ESTIMATORS, ids=estimator_id)
+def test_awkward_data_fits_or_fails_clearly(Estimator):
+    param_strategy = PARAM_STRATEGIES[Estimator]
+    classifier = Estimator in CLASSIFIERS
 
     outcomes = {}
 
@@ -326,20 +329,16 @@ def test_awkward_data_fits_or_fails_clearly(name):
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
     run()
-    print(name, outcomes)
+    print(Estimator.__name__, outcomes)
     # not a vacuous suite: many examples are fitted, few diverge
     assert outcomes.get("fitted", 0) >= 0.4 * EXAMPLES, outcomes
     assert outcomes.get("diverged", 0) <= 0.05 * EXAMPLES, outcomes
 
 
 # ------------------------------------------------------ interrupted fits
-ITERATIVE = [LRAClassifier, LRARegressor, SemiImplicitBPClassifier,
-             SemiImplicitBPRegressor, RSOClassifier, RSORegressor]
-
-
-def _wine(classifier):
-    X, y = load_wine(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
+def _wine(wine, classifier):
+    """The ``wine`` fixture, with a float target for regressors."""
+    X, y = wine
     return X, (y if classifier else y.astype(float) * 3.0 + 1.0)
 
 
@@ -374,6 +373,7 @@ INTERRUPT_POINTS = {
     RSOClassifier: (skgf._rso, "_apply_moves", 5),  # moves weights in place
     RSORegressor: (skgf._rso, "_apply_moves", 5),
 }
+assert set(INTERRUPT_POINTS) == set(ITERATIVE), "an iterative estimator without a point"
 
 
 def _interrupt_on_call(monkeypatch, module, attr, n):
@@ -390,11 +390,11 @@ def _interrupt_on_call(monkeypatch, module, attr, n):
     return calls
 
 
-@pytest.mark.parametrize("Estimator", ITERATIVE)
+@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
 @pytest.mark.parametrize("how", ["warm_start", "partial_fit", "first_fit"])
-def test_keyboard_interrupt_keeps_previous_state(Estimator, how, monkeypatch):
-    classifier = Estimator.__name__.endswith("Classifier")
-    X, y = _wine(classifier)
+def test_keyboard_interrupt_keeps_previous_state(Estimator, how, monkeypatch, wine):
+    classifier = Estimator in CLASSIFIERS
+    X, y = _wine(wine, classifier)
     est = Estimator(hidden_layer_sizes=(8,), batch_size=40, max_iter=3,
                     warm_start=True, random_state=0)
     with warnings.catch_warnings():
@@ -432,10 +432,10 @@ def test_keyboard_interrupt_keeps_previous_state(Estimator, how, monkeypatch):
                                else reference.predict_proba(X))
 
 
-@pytest.mark.parametrize("Estimator", [ZORBClassifier, ZORBRegressor])
-def test_keyboard_interrupt_in_zorb_layer_solve(Estimator, monkeypatch):
-    classifier = Estimator is ZORBClassifier
-    X, y = _wine(classifier)
+@pytest.mark.parametrize("Estimator", [ZORBClassifier, ZORBRegressor], ids=estimator_id)
+def test_keyboard_interrupt_in_zorb_layer_solve(Estimator, monkeypatch, wine):
+    classifier = Estimator in CLASSIFIERS
+    X, y = _wine(wine, classifier)
     est = Estimator(hidden_layer_sizes=(10, 6), random_state=0).fit(X, y)
     before, pred = _state(est), est.predict(X)
     # refit on other data (two classes, other targets): interrupted after the
@@ -457,9 +457,9 @@ def test_keyboard_interrupt_in_zorb_layer_solve(Estimator, monkeypatch):
         fresh.predict(X2)
 
 
-def test_failed_warm_fit_keeps_previous_state():
+def test_failed_warm_fit_keeps_previous_state(wine):
     """Not only interruptions: any error in a fit leaves the model as it was."""
-    X, y = _wine(True)
+    X, y = wine
     est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True,
                         random_state=0)
     with warnings.catch_warnings():
@@ -508,10 +508,10 @@ def _poison_iteration(monkeypatch, Estimator, at):
     return calls
 
 
-@pytest.mark.parametrize("Estimator", ITERATIVE)
-def test_non_finite_iteration_is_undone(Estimator, monkeypatch):
-    classifier = Estimator.__name__.endswith("Classifier")
-    X, y = _wine(classifier)
+@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
+def test_non_finite_iteration_is_undone(Estimator, monkeypatch, wine):
+    classifier = Estimator in CLASSIFIERS
+    X, y = _wine(wine, classifier)
     params = dict(hidden_layer_sizes=(8,), max_iter=6, n_iter_no_change=100,
                   random_state=0)
     with warnings.catch_warnings():

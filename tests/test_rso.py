@@ -16,57 +16,20 @@ from sklearn.datasets import (
     make_friedman1,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgf._array_api import numpy_namespace, to_numpy
 from skgf._losses import output_loss
 from skgf._network import forward, init_weights
 from skgf._rso import RSOClassifier, RSORegressor, _annealing_factor, rso_pass
 
+from skgf_test_data import scaled_split as _split
+
+# The scikit-learn estimator checks, with RSO's expected failures, are in
+# test_common.py.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-def _split(X, y):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25,
-                                                        random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
-
-
-# ------------------------------------------------- scikit-learn compatibility
-_WEIGHT_EQUIVALENCE = (
-    "RSO's accept/reject decisions compare floating-point sums of row losses: "
-    "a row weighted k and the same row repeated k times give equal sums only up "
-    "to rounding, which flips near-tie decisions and hence the fitted weights "
-    "(max |predict_proba difference| ~4e-3 in this check). Equivalence holds "
-    "in exact arithmetic (same batch, same proposals, same loss up to scale)."
-)
-
-
-_CLASS_WEIGHT = (
-    "The check weighs class 0 by 1000 and the others by 1e-4 on noisy, unscaled "
-    "blobs and wants > 87% of test points predicted as class 0. RSO accepts a "
-    "change only when it lowers the weighted batch loss: the class-0 rows are "
-    "fitted within the first pass (weighted loss ~1e-6), then no proposal "
-    "improves it by tol and nothing pushes the boundary into the other classes "
-    "(84% class 0 in the 3-class problem)."
-)
-
-
-def _expected_failures(estimator):
-    failures = {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_EQUIVALENCE}
-    if isinstance(estimator, RSOClassifier):
-        failures["check_class_weight_classifiers"] = _CLASS_WEIGHT
-    return failures
-
-
-@parametrize_with_checks([RSOClassifier(random_state=0), RSORegressor(random_state=0)],
-                         expected_failed_checks=_expected_failures)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 # ------------------------------------------------------ incremental evaluation

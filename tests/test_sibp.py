@@ -14,32 +14,21 @@ from sklearn.datasets import (
     make_friedman1,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgf._array_api import numpy_namespace
-from skgf._linalg import proximal_reference, proximal_solve
+from skgf._linalg import proximal_solve
+
+from _references import proximal_reference
 from skgf._sibp import SemiImplicitBPClassifier, SemiImplicitBPRegressor
 
+from skgf_test_data import scaled_split as _split
+
+# The scikit-learn estimator checks are in test_common.py.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-def _split(X, y, **kw):
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0, **kw)
-    scaler = StandardScaler().fit(X_tr)
-    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
-
-
-# ------------------------------------------------------------ estimator checks
-@parametrize_with_checks([
-    SemiImplicitBPClassifier(max_iter=20, random_state=0),
-    SemiImplicitBPRegressor(max_iter=20, random_state=0),
-])
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
 
 
 # ------------------------------------------------------------ proximal solve

@@ -12,29 +12,17 @@ from sklearn.datasets import (
     load_wine,
     make_friedman1,
 )
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgf import ZORBClassifier, ZORBRegressor
 from skgf._zorb import _ZORBTargets
 
+from skgf_test_data import scaled_split as _split
 
-def _split(X, y):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25,
-                                                        random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return _split(*load_digits(return_X_y=True))
-
-
-@pytest.fixture(scope="module")
-def friedman():
-    return _split(*make_friedman1(n_samples=5000, noise=1.0, random_state=0))
+# The data sets (fixtures ``digits``, ``friedman``) are in conftest.py, the
+# scikit-learn estimator checks in test_common.py.
 
 
 # ---------------------------------------------------------------- accuracy
