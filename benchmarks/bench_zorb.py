@@ -30,10 +30,10 @@ def load_mnist(data_dir, name="mnist"):
 def zorb_flops(n, sizes):
     """FLOPs of skgf's ZORB fit (GEMM counting, 2 per multiply-add).
 
-    Mirrors ``zorb_fit``: one backward pass per bounded hidden layer to fit
-    its range, then per layer a forward pass through the layers below, the
-    backward target chain from the output, the Gram and cross products, and
-    the solve.
+    Mirrors ``ZORBSweep.fit`` (``skgf/_zorb_rule.py``): one backward pass per
+    bounded hidden layer to fit its range, then per layer a forward pass
+    through the layers below, the backward target chain from the output, the
+    Gram and cross products, and the solve.
     """
     L = len(sizes) - 1
     back = [2 * n * sizes[j + 1] * sizes[j] for j in range(L)]  # T @ pinv(W_j)

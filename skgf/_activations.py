@@ -40,8 +40,8 @@ def activate(xp, name, Z, value_range=None):
 def inverse(xp, name, T, value_range=None, eps=INVERSE_CLIP_EPS):
     """Pre-activation whose activation is ``T``, clipped into the open range.
 
-    ``relu`` has no inverse for negative targets: they map to 0 (the
-    deterministic choice of the ZORB note, see ``doc/zorb.rst``).
+    ``relu`` has no inverse for negative targets: they map to 0 (see
+    ``doc/zorb.rst``).
     """
     if name == "identity":
         return T

@@ -28,9 +28,9 @@ from array_api_compat import (
     is_cupy_array,
     is_numpy_array,
     is_torch_array,
+    to_device,
 )
 from array_api_compat import device as array_device
-from array_api_compat import to_device
 
 _CUDA_HINT = (
     "device='cuda' needs CuPy and an NVIDIA GPU. Install the extra with "

@@ -159,6 +159,7 @@ class BaseIterativeNetwork(BaseNetwork):
                 "iterations before the loss (or validation score) stopped "
                 "improving. Increase max_iter or tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         if failed is not None:
             self._set_model_state(best_state)
@@ -173,6 +174,7 @@ class BaseIterativeNetwork(BaseNetwork):
                 f"updates diverged, so the fit stopped and {kept}. Scale the "
                 "features (e.g. StandardScaler), or lower the method's step size.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         if self.early_stopping and self._best_weights is not None:
             self.coefs_, self.intercepts_ = self._best_weights
@@ -187,6 +189,7 @@ class BaseIterativeNetwork(BaseNetwork):
                     f"from the start of iteration {best_index + 1} were restored. "
                     "Use early_stopping, a larger alpha or a smaller step size.",
                     ConvergenceWarning,
+                    stacklevel=2,
                 )
         self._best_weights = None
 

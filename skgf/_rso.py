@@ -935,10 +935,16 @@ _NOTES_DOC = """
 """
 
 
+_PARAMS_HEAD, _PARAMS_TAIL = _PARAMS_DOC.split("\n    random_state :")
+_PARAMS_TAIL = "\n    random_state :" + _PARAMS_TAIL
+
+
 def _fill(doc):
     return (doc.replace("%(params)s", _PARAMS_DOC)
+            .replace("%(params_head)s", _PARAMS_HEAD)
+            .replace("%(params_tail)s", _PARAMS_TAIL)
             .replace("%(attrs)s", _ATTRS_DOC)
-            .replace("%(notes)s", _NOTES_DOC))
+            .replace("\n%(notes)s", _NOTES_DOC.rstrip("\n")))
 
 
 class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
@@ -951,13 +957,13 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
     seen by the next proposal. ``max_iter`` counts passes over all weights.
 
     Parameters
-    ----------%(params)s
+    ----------%(params_head)s
     class_weight : dict, "balanced" or None, default=None
         Weight of each class's samples, multiplied into ``sample_weight``.
         ``"balanced"`` weighs class ``c`` by ``n_samples / (n_classes *
         n_c)`` (sums of ``sample_weight`` when given), as scikit-learn's
         ``compute_class_weight``; a dict maps classes to weights (unlisted
-        classes weigh 1). ``partial_fit`` takes dicts only.
+        classes weigh 1). ``partial_fit`` takes dicts only.%(params_tail)s
 
     Attributes
     ----------

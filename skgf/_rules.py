@@ -22,7 +22,7 @@ There are two kinds, after what one iteration of the method is:
 from abc import ABC, abstractmethod
 
 
-class UpdateRule(ABC):
+class UpdateRule(ABC):  # noqa: B024 - the abstract methods are in the two kinds
     """State handling shared by both kinds of rule (none by default)."""
 
     def init_state(self, network, rng):

@@ -25,6 +25,9 @@ from skgf_test_data import (
 
 xps = pytest.importorskip("array_api_strict")
 
+# small_estimator's fits stop after a few iterations, before converging
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 DEVICES = [xps.Device("CPU_DEVICE"), xps.Device("device1")]
 
 # Tolerance of the array-API fit against the NumPy fit, relative and absolute.

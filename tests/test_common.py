@@ -12,6 +12,7 @@ its reason; every other check must pass, and an expected failure that passes
 fails the run (``xfail_strict`` in pyproject.toml), so the table stays exact.
 """
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgf_test_data import (
@@ -23,6 +24,9 @@ from skgf_test_data import (
     SemiImplicitBPClassifier,
     SemiImplicitBPRegressor,
 )
+
+# the iterations are capped (CHECK_PARAMS): the fits stop before converging
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 # The checks run the default networks (what a user gets), with fewer
 # iterations where that keeps them fast: still enough to pass the checks'

@@ -16,6 +16,8 @@ from skgf import ZORBClassifier, ZORBRegressor
 from skgf._array_api import numpy_namespace
 from skgf._base import BaseNetwork, NetworkRegressorMixin
 from skgf._linalg import GramAccumulator
+from skgf._zorb_blocks import BlockPass, ClassCodes, Standardisation
+from skgf._zorb_rule import TargetSweep
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -73,6 +75,33 @@ def test_gram_merge_equals_one_pass_and_pickles():
     assert merged.n == whole.n
     for a, b in zip(merged.solve(1e-3), whole.solve(1e-3)):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_block_state_is_plain_data():
+    """What travels to a worker pickles, and dask names it by its content;
+    the encodings turn raw target blocks into what the sweep reads."""
+    xp = numpy_namespace()
+    rng = np.random.RandomState(0)
+    W, b = [rng.randn(4, 6), rng.randn(6, 3)], [rng.randn(6), rng.randn(3)]
+    targets = TargetSweep.initial(xp, W, b, "tanh").with_range(0, -1.0, 2.0)
+    assert targets.ranges == ((-1.0, 2.0),)
+    # mean and scale are stored in the fit's dtype, as the regressor keeps them
+    encoding = Standardisation(np.array([1.0, 2.0], dtype=np.float32),
+                               np.array([2.0, 4.0], dtype=np.float32))
+    state = BlockPass(0, (4, 6, 3), np.dtype(np.float64), encoding, targets,
+                      coefs=tuple(W), intercepts=tuple(b))
+    copy = pickle.loads(pickle.dumps(state))
+    np.testing.assert_array_equal(copy.targets.pinvs[1], targets.pinvs[1])
+    assert dask.base.tokenize(copy) == dask.base.tokenize(state)
+    other_layer = BlockPass(1, (4, 6, 3), np.dtype(np.float64), encoding, targets)
+    assert dask.base.tokenize(other_layer) != dask.base.tokenize(state)
+
+    T, codes = encoding.encode(xp, np.array([[3.0, 2.0], [1.0, 6.0]]), np.float32)
+    assert codes is None and T.dtype == np.float32
+    np.testing.assert_array_equal(T, [[1.0, 0.0], [0.0, 1.0]])
+    T, codes = ClassCodes(np.array(["a", "b", "c"])).encode(xp, np.array(["c", "a"]), None)
+    assert T is None
+    np.testing.assert_array_equal(codes, [2, 0])
 
 
 # ------------------------------------------------- fits match in memory

@@ -20,7 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgf._array_api import numpy_namespace, to_numpy
-from skgf._lra import LRAClassifier, LRARegressor, error_sources, lra_updates
+from skgf._lra import LRAClassifier, LRARegressor
+from skgf._lra_rule import error_sources, lra_updates
 from skgf._network import forward_layers
 
 from skgf_test_data import scaled_split as _split
@@ -382,7 +383,7 @@ def test_strict_fit_pickles_to_numpy_and_continues():
     clone = pickle.loads(pickle.dumps(est))
     assert all(isinstance(E, np.ndarray) for E in clone.feedback_matrices_)
     assert all(isinstance(m, np.ndarray)
-               for m in clone._optimizer_state["first_moments"])
+               for m in clone._rule_state.optimizer.first_moments)
     clone.partial_fit(X, y)  # continues in NumPy
     assert clone.n_iter_ == 4
 

@@ -23,6 +23,7 @@ the estimator as it was, and that diverging or degrading iterative fits are
 reported by a ``ConvergenceWarning`` and keep their best weights.
 """
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -36,9 +37,9 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-import skgf._lra
+import skgf._lra_rule
 import skgf._rso
-import skgf._sibp
+import skgf._sibp_rule
 import skgf._zorb
 from skgf import (
     LRAClassifier,
@@ -345,6 +346,8 @@ def _wine(wine, classifier):
 def _state(est):
     """Every fitted attribute, arrays as NumPy copies (for equality checks)."""
     def host(v):
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):  # e.g. a rule's state
+            return {f.name: host(getattr(v, f.name)) for f in dataclasses.fields(v)}
         if isinstance(v, list | tuple):
             return [host(a) for a in v]
         if isinstance(v, dict):
@@ -366,10 +369,10 @@ def _assert_same_state(before, after):
 # times per epoch (mini-batches, layers), raising on its ``n``-th call, so the
 # interruption lands after some weights were already updated in place.
 INTERRUPT_POINTS = {
-    LRAClassifier: (skgf._lra, "lra_updates", 3),
-    LRARegressor: (skgf._lra, "lra_updates", 3),
-    SemiImplicitBPClassifier: (skgf._sibp, "proximal_solve", 4),
-    SemiImplicitBPRegressor: (skgf._sibp, "proximal_solve", 4),
+    LRAClassifier: (skgf._lra_rule, "lra_updates", 3),
+    LRARegressor: (skgf._lra_rule, "lra_updates", 3),
+    SemiImplicitBPClassifier: (skgf._sibp_rule, "proximal_solve", 4),
+    SemiImplicitBPRegressor: (skgf._sibp_rule, "proximal_solve", 4),
     RSOClassifier: (skgf._rso, "_apply_moves", 5),  # moves weights in place
     RSORegressor: (skgf._rso, "_apply_moves", 5),
 }

@@ -21,10 +21,9 @@ from sklearn.preprocessing import StandardScaler
 
 from skgf._array_api import numpy_namespace
 from skgf._linalg import proximal_solve
-
-from _references import proximal_reference
 from skgf._sibp import SemiImplicitBPClassifier, SemiImplicitBPRegressor
 
+from _references import proximal_reference
 from skgf_test_data import scaled_split as _split
 
 # The scikit-learn estimator checks are in test_common.py.

@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgf import ZORBClassifier, ZORBRegressor
-from skgf._zorb import _ZORBTargets
+from skgf._zorb_rule import TargetSweep
 
 from skgf_test_data import scaled_split as _split
 
@@ -92,12 +92,12 @@ def test_hidden_targets_depend_only_on_y_and_layers_above():
     xp = sklearn.utils._array_api.get_namespace(np.ones(1))[0]
     W = [rng.randn(4, 6), rng.randn(6, 5), rng.randn(5, 3)]
     b = [rng.randn(6), rng.randn(5), rng.randn(3)]
-    targets = _ZORBTargets(xp, W, b, "identity")
+    targets = TargetSweep.initial(xp, W, b, "identity")
     Y = rng.randn(7, 3)
-    T1 = targets.pre_activation(Y, 1)
+    T1 = targets.pre_activation(xp, Y, 1)
     expected = (Y - b[2]) @ np.linalg.pinv(W[2])
     np.testing.assert_allclose(T1, expected, rtol=1e-7, atol=1e-8)
-    T0 = targets.pre_activation(Y, 0)
+    T0 = targets.pre_activation(xp, Y, 0)
     np.testing.assert_allclose(T0, (expected - b[1]) @ np.linalg.pinv(W[1]),
                                rtol=1e-7, atol=1e-8)
 
