@@ -35,8 +35,12 @@ N_INFORMATIVE = 10
 
 
 def _friedman(X):
-    return (10 * np.sin(np.pi * X[:, 0] * X[:, 1]) + 20 * (X[:, 2] - 0.5) ** 2
-            + 10 * X[:, 3] + 5 * X[:, 4])
+    return (
+        10 * np.sin(np.pi * X[:, 0] * X[:, 1])
+        + 20 * (X[:, 2] - 0.5) ** 2
+        + 10 * X[:, 3]
+        + 5 * X[:, 4]
+    )
 
 
 def _target(X_informative, seed):
@@ -48,13 +52,13 @@ def _target(X_informative, seed):
 def make_block(seed, n_rows, with_noise_features=True):
     """Rows of block ``seed``: ``(X, y)``, or only ``y`` (cheap: the noise
     features are drawn from their own stream and not needed for ``y``)."""
-    informative = np.random.default_rng([seed, 0]).random(
-        (n_rows, N_INFORMATIVE), dtype=np.float32)
+    informative = np.random.default_rng([seed, 0]).random((n_rows, N_INFORMATIVE), dtype=np.float32)
     y = _target(informative, seed)
     if not with_noise_features:
         return y
     rest = np.random.default_rng([seed, 1]).random(
-        (n_rows, N_FEATURES - N_INFORMATIVE), dtype=np.float32)
+        (n_rows, N_FEATURES - N_INFORMATIVE), dtype=np.float32
+    )
     return np.hstack([informative, rest]), y
 
 
@@ -68,12 +72,20 @@ def lazy_data(n_blocks, block_rows):
     def y_block(block_id=None):
         return make_block(block_id[0], block_rows, with_noise_features=False)
 
-    X = da.map_blocks(x_block, chunks=((block_rows,) * n_blocks, (N_FEATURES,)),
-                      dtype=np.float32, meta=np.empty((0, 0), np.float32),
-                      name="skgf-bench-X")
-    y = da.map_blocks(y_block, chunks=((block_rows,) * n_blocks,),
-                      dtype=np.float32, meta=np.empty((0,), np.float32),
-                      name="skgf-bench-y")
+    X = da.map_blocks(
+        x_block,
+        chunks=((block_rows,) * n_blocks, (N_FEATURES,)),
+        dtype=np.float32,
+        meta=np.empty((0, 0), np.float32),
+        name="skgf-bench-X",
+    )
+    y = da.map_blocks(
+        y_block,
+        chunks=((block_rows,) * n_blocks,),
+        dtype=np.float32,
+        meta=np.empty((0,), np.float32),
+        name="skgf-bench-y",
+    )
     return X, y
 
 
@@ -97,8 +109,7 @@ class WorkerMemoryWatch:
                 workers = {}
             for info in workers.values():
                 name = info.get("name")
-                self.peak[name] = max(self.peak.get(name, 0),
-                                      info["metrics"]["memory"])
+                self.peak[name] = max(self.peak.get(name, 0), info["metrics"]["memory"])
                 self.pids.add((name, info.get("pid")))
             self._stop.wait(self.period)
 
@@ -112,9 +123,19 @@ class WorkerMemoryWatch:
 
 
 def _print_rows(rows):
-    cols = ["dataset", "estimator", "n_train", "fit_s", "predict_s", "score",
-            "data_gib", "worker_limit_gib", "peak_worker_gib", "worker_restarts",
-            "client_peak_gib"]
+    cols = [
+        "dataset",
+        "estimator",
+        "n_train",
+        "fit_s",
+        "predict_s",
+        "score",
+        "data_gib",
+        "worker_limit_gib",
+        "peak_worker_gib",
+        "worker_restarts",
+        "client_peak_gib",
+    ]
     cols = [c for c in cols if any(c in r for r in rows)]
     print(" | ".join(cols))
     for r in rows:
@@ -125,14 +146,13 @@ def _print_rows(rows):
         print(" | ".join(cells))
 
 
-def run(data_dir=None, quick=False, n_workers=2, memory_limit="1GiB",
-        hidden_layer_sizes=(64,)):
+def run(data_dir=None, quick=False, n_workers=2, memory_limit="1GiB", hidden_layer_sizes=(64,)):
     """Fit blockwise on a LocalCluster; ``data_dir`` is unused (synthetic data)."""
     from dask.utils import parse_bytes
     from distributed import Client, LocalCluster
 
-    block_rows = 1 << 18 if quick else 1 << 20          # 20 MiB / 80 MiB blocks
-    n_blocks = 8 if quick else 103                       # 160 MiB / 8.05 GiB of X
+    block_rows = 1 << 18 if quick else 1 << 20  # 20 MiB / 80 MiB blocks
+    n_blocks = 8 if quick else 103  # 160 MiB / 8.05 GiB of X
     n_rows = n_blocks * block_rows
     data_gib = n_rows * N_FEATURES * 4 / 2**30
     limit_gib = parse_bytes(memory_limit) / 2**30
@@ -141,16 +161,25 @@ def run(data_dir=None, quick=False, n_workers=2, memory_limit="1GiB",
     X_sub, y_sub = make_block(10**6 + 1, n_sub)
     dataset = f"friedman20 float32 {data_gib:.2f} GiB (dask)"
     rows = []
-    print(f"X: {n_rows} x {N_FEATURES} float32 = {data_gib:.2f} GiB in {n_blocks} "
-          f"blocks of {block_rows} rows; {n_workers} workers x {memory_limit}, "
-          "1 thread each", flush=True)
+    print(
+        f"X: {n_rows} x {N_FEATURES} float32 = {data_gib:.2f} GiB in {n_blocks} "
+        f"blocks of {block_rows} rows; {n_workers} workers x {memory_limit}, "
+        "1 thread each",
+        flush=True,
+    )
 
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      memory_limit=memory_limit, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         X, y = lazy_data(n_blocks, block_rows)
-        reg = ZORBRegressor(hidden_layer_sizes=hidden_layer_sizes, random_state=0,
-                            verbose=1)
+        reg = ZORBRegressor(hidden_layer_sizes=hidden_layer_sizes, random_state=0, verbose=1)
         with WorkerMemoryWatch(client) as watch:
             start = time.perf_counter()
             reg.fit(X, y)
@@ -162,24 +191,40 @@ def run(data_dir=None, quick=False, n_workers=2, memory_limit="1GiB",
         names = {name for name, _ in watch.pids}
         restarts = len(watch.pids) - len(names)
         peak = max(watch.peak.values()) / 2**30
-        rows.append({"dataset": dataset, "estimator": f"ZORBRegressor{hidden_layer_sizes}"
-                     " blockwise on dask", "n_train": n_rows, "fit_s": fit_s,
-                     "predict_s": predict_s, "score": score, "data_gib": data_gib,
-                     "worker_limit_gib": limit_gib, "peak_worker_gib": peak,
-                     "worker_restarts": restarts,
-                     "client_peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                     / 2**20})
-        print(f"  dask fit {fit_s:.1f} s, R^2 {score:.4f} on {len(y_test)} held-out "
-              f"rows; peak worker memory {peak:.2f} GiB of {memory_limit}, "
-              f"{restarts} worker restarts", flush=True)
+        rows.append(
+            {
+                "dataset": dataset,
+                "estimator": f"ZORBRegressor{hidden_layer_sizes} blockwise on dask",
+                "n_train": n_rows,
+                "fit_s": fit_s,
+                "predict_s": predict_s,
+                "score": score,
+                "data_gib": data_gib,
+                "worker_limit_gib": limit_gib,
+                "peak_worker_gib": peak,
+                "worker_restarts": restarts,
+                "client_peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            }
+        )
+        print(
+            f"  dask fit {fit_s:.1f} s, R^2 {score:.4f} on {len(y_test)} held-out "
+            f"rows; peak worker memory {peak:.2f} GiB of {memory_limit}, "
+            f"{restarts} worker restarts",
+            flush=True,
+        )
 
     # In-memory references on a subsample, fitted in the same run.
     for label, est in [
-        (f"ZORBRegressor{hidden_layer_sizes} in memory",
-         ZORBRegressor(hidden_layer_sizes=hidden_layer_sizes, random_state=0)),
-        (f"MLPRegressor{hidden_layer_sizes} in memory",
-         MLPRegressor(hidden_layer_sizes=hidden_layer_sizes, early_stopping=True,
-                      random_state=0)),
+        (
+            f"ZORBRegressor{hidden_layer_sizes} in memory",
+            ZORBRegressor(hidden_layer_sizes=hidden_layer_sizes, random_state=0),
+        ),
+        (
+            f"MLPRegressor{hidden_layer_sizes} in memory",
+            MLPRegressor(
+                hidden_layer_sizes=hidden_layer_sizes, early_stopping=True, random_state=0
+            ),
+        ),
     ]:
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -188,11 +233,17 @@ def run(data_dir=None, quick=False, n_workers=2, memory_limit="1GiB",
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
         score = est.score(X_test, y_test)
-        rows.append({"dataset": "friedman20 float32 subsample", "estimator": label,
-                     "n_train": n_sub, "fit_s": fit_s,
-                     "predict_s": time.perf_counter() - start, "score": score})
-        print(f"  {label} on {n_sub} rows: fit {fit_s:.1f} s, R^2 {score:.4f}",
-              flush=True)
+        rows.append(
+            {
+                "dataset": "friedman20 float32 subsample",
+                "estimator": label,
+                "n_train": n_sub,
+                "fit_s": fit_s,
+                "predict_s": time.perf_counter() - start,
+                "score": score,
+            }
+        )
+        print(f"  {label} on {n_sub} rows: fit {fit_s:.1f} s, R^2 {score:.4f}", flush=True)
     _print_rows(rows)
     return rows
 

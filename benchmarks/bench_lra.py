@@ -38,13 +38,16 @@ def load_images(data_dir, name):
     if not data_dir or not os.path.exists(path):
         return None
     with np.load(path) as f:
-        return (f["X_train"].astype(np.float32) / 255, f["y_train"],
-                f["X_test"].astype(np.float32) / 255, f["y_test"])
+        return (
+            f["X_train"].astype(np.float32) / 255,
+            f["y_train"],
+            f["X_test"].astype(np.float32) / 255,
+            f["y_test"],
+        )
 
 
 def split_scaled(X, y):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25,
-                                                        random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
@@ -60,13 +63,22 @@ def measure(dataset, label, estimator, data):
     start = time.perf_counter()
     score = estimator.score(X_test, y_test)
     predict_s = time.perf_counter() - start
-    row = {"dataset": dataset, "estimator": label, "fit_s": fit_s,
-           "predict_s": predict_s, "score": score, "epochs": estimator.n_iter_,
-           "s_per_epoch": fit_s / estimator.n_iter_,
-           "final_loss": float(estimator.loss_curve_[-1])}
-    print(f"  {dataset:<22} {label:<34} fit {fit_s:7.2f} s  "
-          f"({row['s_per_epoch']:.3f} s/epoch, {row['epochs']} epochs)  "
-          f"predict {predict_s:6.3f} s  score {score:.4f}", flush=True)
+    row = {
+        "dataset": dataset,
+        "estimator": label,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "score": score,
+        "epochs": estimator.n_iter_,
+        "s_per_epoch": fit_s / estimator.n_iter_,
+        "final_loss": float(estimator.loss_curve_[-1]),
+    }
+    print(
+        f"  {dataset:<22} {label:<34} fit {fit_s:7.2f} s  "
+        f"({row['s_per_epoch']:.3f} s/epoch, {row['epochs']} epochs)  "
+        f"predict {predict_s:6.3f} s  score {score:.4f}",
+        flush=True,
+    )
     return row, estimator.loss_curve_
 
 
@@ -86,15 +98,18 @@ def image_runs(name, data, quick):
     if quick:
         X, y = X[:10000], y[:10000]
     dataset = f"{name} n={X.shape[0]}"
-    common = dict(hidden_layer_sizes=HIDDEN, batch_size=200, max_iter=epochs,
-                  random_state=0)
+    common = dict(hidden_layer_sizes=HIDDEN, batch_size=200, max_iter=epochs, random_state=0)
     fits = [
         ("MLPClassifier adam", MLPClassifier(**common)),
         ("LRAClassifier adam", LRAClassifier(**common)),
-        ("MLPClassifier sgd lr=0.01", MLPClassifier(solver="sgd", learning_rate_init=0.01,
-                                                    **common)),
-        ("LRAClassifier sgd lr=0.01", LRAClassifier(solver="sgd", learning_rate_init=0.01,
-                                                    **common)),
+        (
+            "MLPClassifier sgd lr=0.01",
+            MLPClassifier(solver="sgd", learning_rate_init=0.01, **common),
+        ),
+        (
+            "LRAClassifier sgd lr=0.01",
+            LRAClassifier(solver="sgd", learning_rate_init=0.01, **common),
+        ),
     ]
     rows, curves = [], {}
     for label, est in fits:
@@ -114,8 +129,9 @@ def plot_loss_curves(curves, title, path):
     for label, curve in curves.items():
         style = "-" if label.startswith("LRA") else "--"
         color = "C1" if "sgd" in label else "C0"
-        ax.plot(np.arange(1, len(curve) + 1), curve, style, color=color, marker="o", ms=3,
-                label=label)
+        ax.plot(
+            np.arange(1, len(curve) + 1), curve, style, color=color, marker="o", ms=3, label=label
+        )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training loss per epoch (cross-entropy)")
@@ -130,12 +146,16 @@ def plot_loss_curves(curves, title, path):
 def run(data_dir=None, quick=False, out=RESULTS):
     rows = []
     digits = split_scaled(*load_digits(return_X_y=True))
-    for label, est in [("MLPClassifier", MLPClassifier(random_state=0)),
-                       ("LRAClassifier", LRAClassifier(random_state=0))]:
+    for label, est in [
+        ("MLPClassifier", MLPClassifier(random_state=0)),
+        ("LRAClassifier", LRAClassifier(random_state=0)),
+    ]:
         rows.append(measure("digits", label, est, digits)[0])
     friedman = split_scaled(*make_friedman1(n_samples=5000, noise=1.0, random_state=0))
-    for label, est in [("MLPRegressor", MLPRegressor(random_state=0)),
-                       ("LRARegressor", LRARegressor(random_state=0))]:
+    for label, est in [
+        ("MLPRegressor", MLPRegressor(random_state=0)),
+        ("LRARegressor", LRARegressor(random_state=0)),
+    ]:
         rows.append(measure("friedman1 n=5000", label, est, friedman)[0])
 
     curves, curve_title = None, None
@@ -155,10 +175,18 @@ def run(data_dir=None, quick=False, out=RESULTS):
         for label, est in [
             ("MLPClassifier adam", MLPClassifier(max_iter=EPOCHS, random_state=0)),
             ("LRAClassifier adam", LRAClassifier(max_iter=EPOCHS, random_state=0)),
-            ("MLPClassifier sgd lr=0.01", MLPClassifier(solver="sgd", learning_rate_init=0.01,
-                                                        max_iter=EPOCHS, random_state=0)),
-            ("LRAClassifier sgd lr=0.01", LRAClassifier(solver="sgd", learning_rate_init=0.01,
-                                                        max_iter=EPOCHS, random_state=0)),
+            (
+                "MLPClassifier sgd lr=0.01",
+                MLPClassifier(
+                    solver="sgd", learning_rate_init=0.01, max_iter=EPOCHS, random_state=0
+                ),
+            ),
+            (
+                "LRAClassifier sgd lr=0.01",
+                LRAClassifier(
+                    solver="sgd", learning_rate_init=0.01, max_iter=EPOCHS, random_state=0
+                ),
+            ),
         ]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -167,12 +195,16 @@ def run(data_dir=None, quick=False, out=RESULTS):
     compare_to_mlp(rows)
     path = os.path.join(out, "lra_loss_curves.png")
     plot_loss_curves(curves, f"Training loss: {curve_title}", path)
-    print(f"\n  {'dataset':<22} {'estimator':<34} {'score':>7} {'vs MLP':>8} "
-          f"{'s/epoch':>8} {'x MLP epoch time':>17}")
+    print(
+        f"\n  {'dataset':<22} {'estimator':<34} {'score':>7} {'vs MLP':>8} "
+        f"{'s/epoch':>8} {'x MLP epoch time':>17}"
+    )
     for r in rows:
-        print(f"  {r['dataset']:<22} {r['estimator']:<34} {r['score']:7.4f} "
-              f"{r['score_minus_mlp']:+8.4f} {r['s_per_epoch']:8.3f} "
-              f"{r['epoch_time_vs_mlp']:17.2f}")
+        print(
+            f"  {r['dataset']:<22} {r['estimator']:<34} {r['score']:7.4f} "
+            f"{r['score_minus_mlp']:+8.4f} {r['s_per_epoch']:8.3f} "
+            f"{r['epoch_time_vs_mlp']:17.2f}"
+        )
     print(f"  loss curves: {path}")
     return rows
 

@@ -35,8 +35,12 @@ def load_mnist(data_dir):
     if not data_dir or not os.path.exists(path):
         return None
     with np.load(path) as f:
-        return (f["X_train"].astype(np.float32) / 255, f["y_train"],
-                f["X_test"].astype(np.float32) / 255, f["y_test"])
+        return (
+            f["X_train"].astype(np.float32) / 255,
+            f["y_train"],
+            f["X_test"].astype(np.float32) / 255,
+            f["y_test"],
+        )
 
 
 def split_scaled(X, y):
@@ -54,15 +58,27 @@ def throughput(batch, labels, n_naive=7850, n_check=785, sizes=(784, 100, 10)):
     def one(evaluation, max_proposals, dtype=np.float32):
         X = np.ascontiguousarray(batch, dtype=dtype)
         Y = np.eye(sizes[-1], dtype=dtype)[labels]
-        coefs, intercepts = init_weights(list(sizes), np.random.RandomState(0), "he_normal",
-                                         xp, "cpu", dtype)
+        coefs, intercepts = init_weights(
+            list(sizes), np.random.RandomState(0), "he_normal", xp, "cpu", dtype
+        )
         stds = [float(np.std(W)) for W in coefs]
         start = time.perf_counter()
         _, n_acc, n_prop = rso_pass(
-            xp, X, Y, coefs, intercepts, activation="relu", classification=True,
-            batch_size=X.shape[0], step_stds=stds, rng=np.random.RandomState(1),
-            layer_order="forward", batch_refresh=10**9, evaluation=evaluation,
-            max_proposals=max_proposals)
+            xp,
+            X,
+            Y,
+            coefs,
+            intercepts,
+            activation="relu",
+            classification=True,
+            batch_size=X.shape[0],
+            step_stds=stds,
+            rng=np.random.RandomState(1),
+            layer_order="forward",
+            batch_refresh=10**9,
+            evaluation=evaluation,
+            max_proposals=max_proposals,
+        )
         return time.perf_counter() - start, n_prop, n_acc, coefs + intercepts
 
     one("full", 20)  # warm-up (allocations, caches) of both loops, not timed
@@ -76,28 +92,53 @@ def throughput(batch, labels, n_naive=7850, n_check=785, sizes=(784, 100, 10)):
     naive_rate, inc_rate, full_rate = naive_n / naive_s, inc_n / inc_s, full_n / full_s
     name = f"batch {batch.shape[0]}x{batch.shape[1]} float32"
     rows = [
-        {"dataset": name, "estimator": "naive (full forward per candidate)",
-         "proposals": naive_n, "seconds": naive_s, "proposals_per_s": naive_rate,
-         "acceptance": naive_acc / naive_n},
-        {"dataset": name, "estimator": "incremental, same proposals",
-         "proposals": inc_n, "seconds": inc_s, "proposals_per_s": inc_rate,
-         "speedup": inc_rate / naive_rate, "acceptance": inc_acc / inc_n},
-        {"dataset": name, "estimator": "incremental, whole pass",
-         "proposals": full_n, "seconds": full_s, "proposals_per_s": full_rate,
-         "speedup": full_rate / naive_rate, "acceptance": full_acc / full_n},
-        {"dataset": name.replace("float32", "float64"),
-         "estimator": f"decisions, first {n_check} proposals",
-         "max_weight_diff_vs_naive": same},
+        {
+            "dataset": name,
+            "estimator": "naive (full forward per candidate)",
+            "proposals": naive_n,
+            "seconds": naive_s,
+            "proposals_per_s": naive_rate,
+            "acceptance": naive_acc / naive_n,
+        },
+        {
+            "dataset": name,
+            "estimator": "incremental, same proposals",
+            "proposals": inc_n,
+            "seconds": inc_s,
+            "proposals_per_s": inc_rate,
+            "speedup": inc_rate / naive_rate,
+            "acceptance": inc_acc / inc_n,
+        },
+        {
+            "dataset": name,
+            "estimator": "incremental, whole pass",
+            "proposals": full_n,
+            "seconds": full_s,
+            "proposals_per_s": full_rate,
+            "speedup": full_rate / naive_rate,
+            "acceptance": full_acc / full_n,
+        },
+        {
+            "dataset": name.replace("float32", "float64"),
+            "estimator": f"decisions, first {n_check} proposals",
+            "max_weight_diff_vs_naive": same,
+        },
     ]
-    print(f"  network {'-'.join(map(str, sizes))}, batch {batch.shape[0]} rows, float32, "
-          "first layer first")
+    print(
+        f"  network {'-'.join(map(str, sizes))}, batch {batch.shape[0]} rows, float32, "
+        "first layer first"
+    )
     for r in rows[:3]:
-        print(f"  {r['estimator']:<36} {r['proposals']:7d} proposals in {r['seconds']:7.2f} s"
-              f" = {r['proposals_per_s']:9.0f} /s"
-              + (f"  {r['speedup']:.0f}x naive" if "speedup" in r else ""))
-    print(f"  float64, first {n_check} proposals: naive and incremental weights differ by "
-          f"at most {same:.1e} (same decisions); in float32 a few near-ties can "
-          f"differ ({naive_acc} vs {inc_acc} accepted of the first {naive_n})")
+        print(
+            f"  {r['estimator']:<36} {r['proposals']:7d} proposals in {r['seconds']:7.2f} s"
+            f" = {r['proposals_per_s']:9.0f} /s"
+            + (f"  {r['speedup']:.0f}x naive" if "speedup" in r else "")
+        )
+    print(
+        f"  float64, first {n_check} proposals: naive and incremental weights differ by "
+        f"at most {same:.1e} (same decisions); in float32 a few near-ties can "
+        f"differ ({naive_acc} vs {inc_acc} accepted of the first {naive_n})"
+    )
     return rows
 
 
@@ -143,14 +184,23 @@ def compare(dataset, candidates, X, y, X_test, y_test):
     for label, est in candidates:
         fit_s, predict_s, score = timed(est, X, y, X_test, y_test)
         base = base or fit_s
-        row = {"dataset": dataset, "estimator": label, "fit_s": fit_s,
-               "predict_s": predict_s, "score": score, "fit_vs_mlp": fit_s / base}
+        row = {
+            "dataset": dataset,
+            "estimator": label,
+            "fit_s": fit_s,
+            "predict_s": predict_s,
+            "score": score,
+            "fit_vs_mlp": fit_s / base,
+        }
         if hasattr(est, "acceptance_rates_"):
             row["passes"] = est.n_iter_
             row["acceptance_last"] = est.acceptance_rates_[-1]
         rows.append(row)
-        print(f"  {dataset:<10} {label:<36} fit {fit_s:8.2f} s  predict {predict_s:6.3f} s  "
-              f"score {score:.4f}", flush=True)
+        print(
+            f"  {dataset:<10} {label:<36} fit {fit_s:8.2f} s  predict {predict_s:6.3f} s  "
+            f"score {score:.4f}",
+            flush=True,
+        )
     return rows
 
 
@@ -163,27 +213,46 @@ def mnist_rows(data, quick):
     rows = []
     configs = [("RSOClassifier(batch_size=2000)", dict(batch_size=2000))]
     if quick:  # the cost of a pass does not depend on n: fewer passes
-        configs = [("RSOClassifier(batch_size=2000, max_iter=2)",
-                    dict(batch_size=2000, max_iter=2))]
+        configs = [
+            ("RSOClassifier(batch_size=2000, max_iter=2)", dict(batch_size=2000, max_iter=2))
+        ]
     else:
         configs.append(("RSOClassifier() defaults", dict()))
     for label, params in configs:
         clf, fit_s = fit_tracked(params, X, y, X_test, y_test)
         for p, acc, rate, loss in clf.pass_log_:
-            print(f"  {label} pass {p:2d}: acc {acc:.4f}  accepted {rate:.3f}  "
-                  f"batch loss {loss:.4f}")
+            print(
+                f"  {label} pass {p:2d}: acc {acc:.4f}  accepted {rate:.3f}  batch loss {loss:.4f}"
+            )
         score = clf.score(X_test, y_test)
         first = next((p for p, acc, _, _ in clf.pass_log_ if acc >= 0.95), None)
-        rows.append({"dataset": name, "estimator": label, "fit_s": fit_s,
-                     "score": score, "passes": clf.n_iter_,
-                     "first_pass_at_0.95": first if first is not None else "none",
-                     "acc_per_pass": " ".join(f"{a:.4f}" for _, a, _, _ in clf.pass_log_)})
-        print(f"  {name} {label}: fit {fit_s:.1f} s, test accuracy {score:.4f}, "
-              f"first pass >= 0.95: {first}", flush=True)
+        rows.append(
+            {
+                "dataset": name,
+                "estimator": label,
+                "fit_s": fit_s,
+                "score": score,
+                "passes": clf.n_iter_,
+                "first_pass_at_0.95": first if first is not None else "none",
+                "acc_per_pass": " ".join(f"{a:.4f}" for _, a, _, _ in clf.pass_log_),
+            }
+        )
+        print(
+            f"  {name} {label}: fit {fit_s:.1f} s, test accuracy {score:.4f}, "
+            f"first pass >= 0.95: {first}",
+            flush=True,
+        )
     mlp = MLPClassifier(random_state=0, max_iter=20 if quick else 200)
     fit_s, predict_s, score = timed(mlp, X, y, X_test, y_test)
-    rows.append({"dataset": name, "estimator": f"MLPClassifier() {mlp.n_iter_} epochs",
-                 "fit_s": fit_s, "predict_s": predict_s, "score": score})
+    rows.append(
+        {
+            "dataset": name,
+            "estimator": f"MLPClassifier() {mlp.n_iter_} epochs",
+            "fit_s": fit_s,
+            "predict_s": predict_s,
+            "score": score,
+        }
+    )
     print(f"  {name} MLPClassifier(): fit {fit_s:.1f} s, test accuracy {score:.4f}")
     return rows
 
@@ -204,13 +273,29 @@ def run(data_dir=None, quick=False):
 
     print("\ndigits and friedman1 (75/25 split, StandardScaler, random_state=0):")
     X, X_t, y, y_t = split_scaled(*load_digits(return_X_y=True))
-    rows += compare("digits", [("MLPClassifier", MLPClassifier(random_state=0, max_iter=500)),
-                               ("RSOClassifier()", RSOClassifier(random_state=0))],
-                    X, y, X_t, y_t)
+    rows += compare(
+        "digits",
+        [
+            ("MLPClassifier", MLPClassifier(random_state=0, max_iter=500)),
+            ("RSOClassifier()", RSOClassifier(random_state=0)),
+        ],
+        X,
+        y,
+        X_t,
+        y_t,
+    )
     X, X_t, y, y_t = split_scaled(*make_friedman1(n_samples=5000, noise=1.0, random_state=0))
-    rows += compare("friedman1", [("MLPRegressor", MLPRegressor(random_state=0, max_iter=500)),
-                                  ("RSORegressor()", RSORegressor(random_state=0))],
-                    X, y, X_t, y_t)
+    rows += compare(
+        "friedman1",
+        [
+            ("MLPRegressor", MLPRegressor(random_state=0, max_iter=500)),
+            ("RSORegressor()", RSORegressor(random_state=0)),
+        ],
+        X,
+        y,
+        X_t,
+        y_t,
+    )
 
     if data is None:
         print("\nMNIST not found (pass --data-dir); skipping the MNIST passes.")
@@ -231,8 +316,9 @@ def main(argv=None):
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for r in rows:
-        cells = [f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, ""))
-                 for c in columns]
+        cells = [
+            f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in columns
+        ]
         print("| " + " | ".join(cells) + " |")
 
 

@@ -50,8 +50,12 @@ def load_mnist(data_dir):
     if not data_dir or not os.path.exists(path):
         return None
     with np.load(path) as f:
-        return (f["X_train"].astype(np.float32) / 255, f["y_train"],
-                f["X_test"].astype(np.float32) / 255, f["y_test"])
+        return (
+            f["X_train"].astype(np.float32) / 255,
+            f["y_train"],
+            f["X_test"].astype(np.float32) / 255,
+            f["y_test"],
+        )
 
 
 def split_scaled(X, y):
@@ -80,10 +84,19 @@ def score_row(dataset, label, est, X_tr, y_tr, X_te, y_te):
     start = time.perf_counter()
     score = est.score(X_te, y_te)
     predict_s = time.perf_counter() - start
-    row = {"dataset": dataset, "estimator": label, "fit_s": fit_s,
-           "predict_s": predict_s, "score": score, "epochs": est.n_iter_}
-    print(f"  {dataset:<10} {label:<42} fit {fit_s:7.2f} s  predict {predict_s:6.3f} s  "
-          f"score {score:.4f}  epochs {est.n_iter_}", flush=True)
+    row = {
+        "dataset": dataset,
+        "estimator": label,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "score": score,
+        "epochs": est.n_iter_,
+    }
+    print(
+        f"  {dataset:<10} {label:<42} fit {fit_s:7.2f} s  predict {predict_s:6.3f} s  "
+        f"score {score:.4f}  epochs {est.n_iter_}",
+        flush=True,
+    )
     return row
 
 
@@ -97,7 +110,8 @@ def bundled():
     ]:
         rows.append(score_row("digits", label, est, X_tr, y_tr, X_te, y_te))
     X_tr, X_te, y_tr, y_te = split_scaled(
-        *make_friedman1(n_samples=5000, noise=1.0, random_state=0))
+        *make_friedman1(n_samples=5000, noise=1.0, random_state=0)
+    )
     for label, est in [
         ("MLPRegressor(sgd)", MLPRegressor(solver="sgd", random_state=SEED)),
         ("MLPRegressor(adam)", MLPRegressor(random_state=SEED)),
@@ -109,14 +123,26 @@ def bundled():
 
 def check_same_init(X, y, hidden):
     """MLPClassifier's initial weights equal skgf's draw for the same seed."""
-    mlp = MLPClassifier(hidden_layer_sizes=hidden, solver="sgd", learning_rate_init=1e-300,
-                        momentum=0.0, max_iter=1, random_state=SEED)
+    mlp = MLPClassifier(
+        hidden_layer_sizes=hidden,
+        solver="sgd",
+        learning_rate_init=1e-300,
+        momentum=0.0,
+        max_iter=1,
+        random_state=SEED,
+    )
     timed_fit(mlp, X[:1000], y[:1000])  # the update underflows: weights = init
-    coefs, intercepts = init_weights(layer_sizes(X.shape[1], hidden, 10),
-                                     np.random.RandomState(SEED), "glorot_uniform",
-                                     numpy_namespace(), "cpu", X.dtype)
-    same = all(np.array_equal(a, b) for a, b in zip(mlp.coefs_ + mlp.intercepts_,
-                                                     coefs + intercepts))
+    coefs, intercepts = init_weights(
+        layer_sizes(X.shape[1], hidden, 10),
+        np.random.RandomState(SEED),
+        "glorot_uniform",
+        numpy_namespace(),
+        "cpu",
+        X.dtype,
+    )
+    same = all(
+        np.array_equal(a, b) for a, b in zip(mlp.coefs_ + mlp.intercepts_, coefs + intercepts)
+    )
     if not same:
         raise AssertionError("MLPClassifier and skgf initial weights differ")
     return same
@@ -140,47 +166,80 @@ def mnist(data_dir, quick):
     # SIBP one epoch per call (warm start, one RandomState continuing across
     # calls: the same draws as one fit of `epochs` epochs), test accuracy
     # after each epoch, evaluation not timed.
-    sibp = SemiImplicitBPClassifier(hidden_layer_sizes=hidden, batch_size=batch,
-                                    max_iter=1, tol=0.0, warm_start=True,
-                                    random_state=np.random.RandomState(SEED))
+    sibp = SemiImplicitBPClassifier(
+        hidden_layer_sizes=hidden,
+        batch_size=batch,
+        max_iter=1,
+        tol=0.0,
+        warm_start=True,
+        random_state=np.random.RandomState(SEED),
+    )
     fit_s, cpu_s, accs = 0.0, 0.0, []
     for _ in range(epochs):
         wall, cpu = timed_fit_cpu(sibp, X, y)
         fit_s, cpu_s = fit_s + wall, cpu_s + cpu
         accs.append(sibp.score(X_te, y_te))
-        print(f"  SIBP epoch {len(accs):2d}: loss {sibp.loss_curve_[-1]:.4f}  "
-              f"test acc {accs[-1]:.4f}  fit {fit_s:7.1f} s", flush=True)
+        print(
+            f"  SIBP epoch {len(accs):2d}: loss {sibp.loss_curve_[-1]:.4f}  "
+            f"test acc {accs[-1]:.4f}  fit {fit_s:7.1f} s",
+            flush=True,
+        )
     start = time.perf_counter()
     sibp.predict(X_te)
     predict_s = time.perf_counter() - start
     curves["SemiImplicitBPClassifier"] = list(sibp.loss_curve_)
     reached = next((i + 1 for i, a in enumerate(accs) if a >= 0.97), None)
     sibp_epoch_s = fit_s / epochs
-    rows.append({"dataset": dataset, "estimator": "SemiImplicitBPClassifier (500,)",
-                 "fit_s": fit_s, "predict_s": predict_s, "score": accs[-1],
-                 "epochs": epochs, "s_per_epoch": sibp_epoch_s,
-                 "cpu_s_per_epoch": cpu_s / epochs,
-                 "first_epoch_acc_0.97": reached if reached else "not reached",
-                 "final_loss": curves["SemiImplicitBPClassifier"][-1]})
+    rows.append(
+        {
+            "dataset": dataset,
+            "estimator": "SemiImplicitBPClassifier (500,)",
+            "fit_s": fit_s,
+            "predict_s": predict_s,
+            "score": accs[-1],
+            "epochs": epochs,
+            "s_per_epoch": sibp_epoch_s,
+            "cpu_s_per_epoch": cpu_s / epochs,
+            "first_epoch_acc_0.97": reached if reached else "not reached",
+            "final_loss": curves["SemiImplicitBPClassifier"][-1],
+        }
+    )
 
     for solver in ("sgd", "adam"):
-        mlp = MLPClassifier(hidden_layer_sizes=hidden, solver=solver, batch_size=batch,
-                            max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1,
-                            random_state=SEED)
+        mlp = MLPClassifier(
+            hidden_layer_sizes=hidden,
+            solver=solver,
+            batch_size=batch,
+            max_iter=epochs,
+            tol=0.0,
+            n_iter_no_change=epochs + 1,
+            random_state=SEED,
+        )
         mlp_fit, mlp_cpu = timed_fit_cpu(mlp, X, y)
         start = time.perf_counter()
         acc = mlp.score(X_te, y_te)
         predict_s = time.perf_counter() - start
         curves[f"MLPClassifier({solver})"] = list(mlp.loss_curve_)
-        rows.append({"dataset": dataset, "estimator": f"MLPClassifier({solver}) (500,)",
-                     "fit_s": mlp_fit, "predict_s": predict_s, "score": acc,
-                     "epochs": mlp.n_iter_, "s_per_epoch": mlp_fit / mlp.n_iter_,
-                     "cpu_s_per_epoch": mlp_cpu / mlp.n_iter_,
-                     "final_loss": mlp.loss_curve_[-1]})
-        print(f"  MLPClassifier({solver}): {mlp.n_iter_} epochs, {mlp_fit:.1f} s, "
-              f"CPU {mlp_cpu:.1f} s "
-              f"({mlp_fit / mlp.n_iter_:.2f} s/epoch), test acc {acc:.4f}, "
-              f"loss {mlp.loss_curve_[-1]:.4f}", flush=True)
+        rows.append(
+            {
+                "dataset": dataset,
+                "estimator": f"MLPClassifier({solver}) (500,)",
+                "fit_s": mlp_fit,
+                "predict_s": predict_s,
+                "score": acc,
+                "epochs": mlp.n_iter_,
+                "s_per_epoch": mlp_fit / mlp.n_iter_,
+                "cpu_s_per_epoch": mlp_cpu / mlp.n_iter_,
+                "final_loss": mlp.loss_curve_[-1],
+            }
+        )
+        print(
+            f"  MLPClassifier({solver}): {mlp.n_iter_} epochs, {mlp_fit:.1f} s, "
+            f"CPU {mlp_cpu:.1f} s "
+            f"({mlp_fit / mlp.n_iter_:.2f} s/epoch), test acc {acc:.4f}, "
+            f"loss {mlp.loss_curve_[-1]:.4f}",
+            flush=True,
+        )
 
     sgd_epoch_s, sgd_cpu_s = rows[1]["s_per_epoch"], rows[1]["cpu_s_per_epoch"]
     sgd = curves["MLPClassifier(sgd)"]
@@ -189,11 +248,13 @@ def mnist(data_dir, quick):
         row["s_per_epoch_vs_sgd"] = row["s_per_epoch"] / sgd_epoch_s
         row["cpu_per_epoch_vs_sgd"] = row["cpu_s_per_epoch"] / sgd_cpu_s
     rows[0]["loss_below_sgd_first10"] = f"{sum(below)}/{len(below)}"
-    print(f"  SIBP loss below MLP(sgd) at {sum(below)}/{len(below)} of the first "
-          f"epochs; time per epoch {sibp_epoch_s:.2f} s = "
-          f"{sibp_epoch_s / sgd_epoch_s:.2f}x MLP(sgd) (CPU time "
-          f"{rows[0]['cpu_per_epoch_vs_sgd']:.2f}x); first epoch with test "
-          f"accuracy >= 0.97: {reached}")
+    print(
+        f"  SIBP loss below MLP(sgd) at {sum(below)}/{len(below)} of the first "
+        f"epochs; time per epoch {sibp_epoch_s:.2f} s = "
+        f"{sibp_epoch_s / sgd_epoch_s:.2f}x MLP(sgd) (CPU time "
+        f"{rows[0]['cpu_per_epoch_vs_sgd']:.2f}x); first epoch with test "
+        f"accuracy >= 0.97: {reached}"
+    )
     return rows, (curves, dataset, batch)
 
 
@@ -228,8 +289,9 @@ def run(data_dir=None, quick=False, out=RESULTS):
         curves, dataset, batch = plot
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, "sibp_mnist_loss.png")
-        plot_curves(curves, f"{dataset}, 784-500-10 ReLU, batch {batch}, same initial "
-                            "weights", path)
+        plot_curves(
+            curves, f"{dataset}, 784-500-10 ReLU, batch {batch}, same initial weights", path
+        )
         print(f"  wrote {path}")
     return rows
 

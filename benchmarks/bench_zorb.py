@@ -23,8 +23,12 @@ def load_mnist(data_dir, name="mnist"):
     if not data_dir or not os.path.exists(path):
         return None
     with np.load(path) as f:
-        return (f["X_train"].astype(np.float32) / 255, f["y_train"],
-                f["X_test"].astype(np.float32) / 255, f["y_test"])
+        return (
+            f["X_train"].astype(np.float32) / 255,
+            f["y_train"],
+            f["X_test"].astype(np.float32) / 255,
+            f["y_test"],
+        )
 
 
 def zorb_flops(n, sizes):
@@ -41,9 +45,9 @@ def zorb_flops(n, sizes):
     for layer in range(L):
         d_in, d_out = sizes[layer] + 0, sizes[layer + 1]
         flops += sum(2 * n * sizes[j] * sizes[j + 1] for j in range(layer))  # forward
-        flops += sum(back[j] for j in range(layer + 1, L))                  # targets
-        flops += 2 * n * d_in * d_in + 2 * n * d_in * d_out               # Gram, cross
-        flops += d_in ** 3 / 3 + 2 * d_in ** 2 * d_out                    # Cholesky, solve
+        flops += sum(back[j] for j in range(layer + 1, L))  # targets
+        flops += 2 * n * d_in * d_in + 2 * n * d_in * d_out  # Gram, cross
+        flops += d_in**3 / 3 + 2 * d_in**2 * d_out  # Cholesky, solve
     return flops
 
 
@@ -62,8 +66,7 @@ def gemm_rate(n, d, dtype=np.float32, repeats=3):
 def mlp_time_to_accuracy(X, y, X_test, y_test, target, max_epochs):
     """Per-epoch MLPClassifier(256) training: accuracy after each epoch, fit
     seconds (evaluation excluded) and the first epoch reaching ``target``."""
-    mlp = MLPClassifier(hidden_layer_sizes=(256,), max_iter=1, warm_start=True,
-                        random_state=0)
+    mlp = MLPClassifier(hidden_layer_sizes=(256,), max_iter=1, warm_start=True, random_state=0)
     fit_s, curve, reached = 0.0, [], None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -99,8 +102,10 @@ def run(data_dir=None, quick=False):
     rows = []
     configs = [
         ("ZORB paper rule (1000,) tanh", dict(hidden_layer_sizes=(1000,))),
-        ("ZORB paper rule (1000,800,600,400,200)",
-         dict(hidden_layer_sizes=(1000, 800, 600, 400, 200))),
+        (
+            "ZORB paper rule (1000,800,600,400,200)",
+            dict(hidden_layer_sizes=(1000, 800, 600, 400, 200)),
+        ),
         ("ZORB rfw=2 (2000,)", dict(hidden_layer_sizes=(2000,), random_feature_weight=2.0)),
         ("ZORB rfw=2 (4000,)", dict(hidden_layer_sizes=(4000,), random_feature_weight=2.0)),
     ]
@@ -113,41 +118,74 @@ def run(data_dir=None, quick=False):
         acc = clf.score(X_test, y_test)
         sizes = [784, *params["hidden_layer_sizes"], 10]
         flops = zorb_flops(n, sizes)
-        rows.append({"dataset": f"mnist n={n}", "estimator": label, "fit_s": fit_s,
-                     "score": acc, "gflop": flops / 1e9,
-                     "gemm_fraction": flops / fit_s / rate})
-        print(f"  {label:<42} fit {fit_s:7.2f} s  acc {acc:.4f}  "
-              f"{flops / 1e9:8.1f} GFLOP  {flops / fit_s / 1e9:6.1f} GFLOP/s = "
-              f"{flops / fit_s / rate:.0%} of X.T@X ({rate / 1e9:.1f} GFLOP/s)", flush=True)
+        rows.append(
+            {
+                "dataset": f"mnist n={n}",
+                "estimator": label,
+                "fit_s": fit_s,
+                "score": acc,
+                "gflop": flops / 1e9,
+                "gemm_fraction": flops / fit_s / rate,
+            }
+        )
+        print(
+            f"  {label:<42} fit {fit_s:7.2f} s  acc {acc:.4f}  "
+            f"{flops / 1e9:8.1f} GFLOP  {flops / fit_s / 1e9:6.1f} GFLOP/s = "
+            f"{flops / fit_s / rate:.0%} of X.T@X ({rate / 1e9:.1f} GFLOP/s)",
+            flush=True,
+        )
 
     best = max(rows, key=lambda r: r["score"])
-    curve, reached = mlp_time_to_accuracy(X, y, X_test, y_test, best["score"],
-                                          max_epochs=5 if quick else 30)
+    curve, reached = mlp_time_to_accuracy(
+        X, y, X_test, y_test, best["score"], max_epochs=5 if quick else 30
+    )
     for epoch, fit_s, acc in curve:
         print(f"  MLPClassifier(256) epoch {epoch:2d}: fit {fit_s:7.2f} s  acc {acc:.4f}")
     last = curve[-1]
-    rows.append({"dataset": f"mnist n={n}", "estimator": f"MLPClassifier(256) {last[0]} epochs",
-                 "fit_s": last[1], "score": last[2]})
+    rows.append(
+        {
+            "dataset": f"mnist n={n}",
+            "estimator": f"MLPClassifier(256) {last[0]} epochs",
+            "fit_s": last[1],
+            "score": last[2],
+        }
+    )
     if reached:
-        rows.append({"dataset": f"mnist n={n}",
-                     "estimator": f"MLPClassifier(256) to {best['score']:.4f} "
-                                  f"({reached[0]} epochs)",
-                     "fit_s": reached[1], "score": reached[2]})
-        print(f"  MLP reaches {best['estimator']}'s accuracy after {reached[1]:.1f} s: "
-              f"ZORB is {reached[1] / best['fit_s']:.1f}x faster")
+        rows.append(
+            {
+                "dataset": f"mnist n={n}",
+                "estimator": f"MLPClassifier(256) to {best['score']:.4f} ({reached[0]} epochs)",
+                "fit_s": reached[1],
+                "score": reached[2],
+            }
+        )
+        print(
+            f"  MLP reaches {best['estimator']}'s accuracy after {reached[1]:.1f} s: "
+            f"ZORB is {reached[1] / best['fit_s']:.1f}x faster"
+        )
     for r in rows:
-        r.setdefault("x_faster_than_mlp_to_same_acc",
-                     reached[1] / r["fit_s"] if reached else float("nan"))
+        r.setdefault(
+            "x_faster_than_mlp_to_same_acc", reached[1] / r["fit_s"] if reached else float("nan")
+        )
 
     # Peak traced memory of a fit at two sizes: chunked accumulation keeps it flat.
     sizes_n = [n // 2, n]
     for m in sizes_n:
-        peak = peak_fit_memory(ZORBClassifier(hidden_layer_sizes=(1000,), random_state=0),
-                               X[:m], y[:m])
-        rows.append({"dataset": f"mnist n={m}", "estimator": "ZORB (1000,) peak fit memory",
-                     "peak_mb": peak / 2**20, "input_mb": X[:m].nbytes / 2**20})
-        print(f"  peak fit memory n={m}: {peak / 2**20:.1f} MiB "
-              f"(input X itself {X[:m].nbytes / 2**20:.1f} MiB)")
+        peak = peak_fit_memory(
+            ZORBClassifier(hidden_layer_sizes=(1000,), random_state=0), X[:m], y[:m]
+        )
+        rows.append(
+            {
+                "dataset": f"mnist n={m}",
+                "estimator": "ZORB (1000,) peak fit memory",
+                "peak_mb": peak / 2**20,
+                "input_mb": X[:m].nbytes / 2**20,
+            }
+        )
+        print(
+            f"  peak fit memory n={m}: {peak / 2**20:.1f} MiB "
+            f"(input X itself {X[:m].nbytes / 2**20:.1f} MiB)"
+        )
     return rows
 
 

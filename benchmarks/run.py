@@ -46,9 +46,11 @@ def machine():
         threads = max((b.get("num_threads", 1) for b in blas), default=1)
     except Exception:  # pragma: no cover
         threads = "?"
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-            f"{threads} BLAS threads, Python {platform.python_version()}, "
-            f"numpy {np.__version__}, scikit-learn {__import__('sklearn').__version__}")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"{threads} BLAS threads, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, scikit-learn {__import__('sklearn').__version__}"
+    )
 
 
 def split_scaled(X, y):
@@ -62,8 +64,11 @@ def bundled_sets():
     """(name, task, split) for the bundled data sets."""
     yield "digits", "classification", split_scaled(*load_digits(return_X_y=True))
     yield "breast_cancer", "classification", split_scaled(*load_breast_cancer(return_X_y=True))
-    yield "friedman1", "regression", split_scaled(
-        *make_friedman1(n_samples=5000, noise=1.0, random_state=0))
+    yield (
+        "friedman1",
+        "regression",
+        split_scaled(*make_friedman1(n_samples=5000, noise=1.0, random_state=0)),
+    )
     yield "diabetes", "regression", split_scaled(*load_diabetes(return_X_y=True))
 
 
@@ -73,14 +78,22 @@ def candidates(task):
         return [
             ("MLPClassifier", MLPClassifier(random_state=0, max_iter=500)),
             ("ZORBClassifier", skgf.ZORBClassifier(random_state=0)),
-            ("ZORBClassifier(500, rfw=1)", skgf.ZORBClassifier(
-                hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0)),
+            (
+                "ZORBClassifier(500, rfw=1)",
+                skgf.ZORBClassifier(
+                    hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0
+                ),
+            ),
         ] + [(name, est) for name, est in extra_estimators("Classifier")]
     return [
         ("MLPRegressor", MLPRegressor(random_state=0, max_iter=500)),
         ("ZORBRegressor", skgf.ZORBRegressor(random_state=0)),
-        ("ZORBRegressor(500, rfw=1)", skgf.ZORBRegressor(
-            hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0)),
+        (
+            "ZORBRegressor(500, rfw=1)",
+            skgf.ZORBRegressor(
+                hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0
+            ),
+        ),
     ] + [(name, est) for name, est in extra_estimators("Regressor")]
 
 
@@ -109,8 +122,7 @@ def measure(estimator, X_train, y_train, X_test, y_test):
         clone(estimator).fit(X_train, y_train)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return {"fit_s": fit_s, "predict_s": predict_s, "score": score,
-            "peak_mb": peak / 2**20}
+    return {"fit_s": fit_s, "predict_s": predict_s, "score": score, "peak_mb": peak / 2**20}
 
 
 def run_bundled():
@@ -118,8 +130,11 @@ def run_bundled():
     for name, task, (X_train, X_test, y_train, y_test) in bundled_sets():
         base_fit = None
         for label, est in candidates(task):
-            row = {"dataset": name, "estimator": label,
-                   **measure(est, X_train, y_train, X_test, y_test)}
+            row = {
+                "dataset": name,
+                "estimator": label,
+                **measure(est, X_train, y_train, X_test, y_test),
+            }
             base_fit = base_fit or row["fit_s"]
             row["fit_vs_mlp"] = row["fit_s"] / base_fit
             rows.append(row)
@@ -128,10 +143,13 @@ def run_bundled():
 
 
 def print_row(row):
-    print(f"  {row['dataset']:<14} {row['estimator']:<30} fit {row['fit_s']:8.2f} s  "
-          f"predict {row['predict_s']:6.3f} s  score {row['score']:.4f}  "
-          f"peak {row.get('peak_mb', float('nan')):7.1f} MiB  "
-          f"x MLP fit time {row.get('fit_vs_mlp', float('nan')):.3f}", flush=True)
+    print(
+        f"  {row['dataset']:<14} {row['estimator']:<30} fit {row['fit_s']:8.2f} s  "
+        f"predict {row['predict_s']:6.3f} s  score {row['score']:.4f}  "
+        f"peak {row.get('peak_mb', float('nan')):7.1f} MiB  "
+        f"x MLP fit time {row.get('fit_vs_mlp', float('nan')):.3f}",
+        flush=True,
+    )
 
 
 def markdown_table(rows, columns):
@@ -157,8 +175,13 @@ def plot(rows, path):
     for ax, name in zip(axes[0], sets):
         for r in (r for r in rows if r["dataset"] == name):
             ax.scatter(r["fit_s"], r["score"], s=40)
-            ax.annotate(r["estimator"], (r["fit_s"], r["score"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                r["estimator"],
+                (r["fit_s"], r["score"]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
         ax.set_xscale("log")
         ax.set_title(name)
         ax.set_xlabel("fit seconds (log)")
@@ -170,12 +193,17 @@ def plot(rows, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("SKGF_DATA"),
-                        help="folder of the shared .npz data sets (adds MNIST etc.)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller MNIST subsets in the method benchmarks")
-    parser.add_argument("--skip-methods", action="store_true",
-                        help="only the bundled-data comparison")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("SKGF_DATA"),
+        help="folder of the shared .npz data sets (adds MNIST etc.)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller MNIST subsets in the method benchmarks"
+    )
+    parser.add_argument(
+        "--skip-methods", action="store_true", help="only the bundled-data comparison"
+    )
     parser.add_argument("--out", default=RESULTS)
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -183,9 +211,13 @@ def main(argv=None):
     print(f"Machine: {machine()}\n")
     print("Bundled data (75/25 split, StandardScaler, random_state=0):")
     rows = run_bundled()
-    report = [f"Machine: {machine()}\n", "## Bundled data\n",
-              markdown_table(rows, ["dataset", "estimator", "fit_s", "predict_s",
-                                    "score", "peak_mb", "fit_vs_mlp"])]
+    report = [
+        f"Machine: {machine()}\n",
+        "## Bundled data\n",
+        markdown_table(
+            rows, ["dataset", "estimator", "fit_s", "predict_s", "score", "peak_mb", "fit_vs_mlp"]
+        ),
+    ]
     plot(rows, os.path.join(args.out, "bundled.png"))
 
     if not args.skip_methods:

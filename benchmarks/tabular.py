@@ -51,8 +51,7 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results"
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
 # Regression sets of the shared data folder (its README), small to large.
-SHARED_SETS = ("airfoil", "concrete", "parkinsons", "pol", "elevators",
-               "kin40k", "protein")
+SHARED_SETS = ("airfoil", "concrete", "parkinsons", "pol", "elevators", "kin40k", "protein")
 BUNDLED_SETS = ("diabetes", "friedman1")
 QUICK_SETS = ("diabetes", "friedman1", "concrete")
 
@@ -64,12 +63,9 @@ SKLEARN_MODELS = ("Ridge", "MLPRegressor", "HistGradientBoostingRegressor")
 GRIDS = {
     "Ridge": [{"alpha": a} for a in (0.1, 1.0, 10.0, 100.0)],
     "MLPRegressor": [
-        {"hidden_layer_sizes": (128,), "alpha": 1e-4, "early_stopping": True,
-         "max_iter": 300},
-        {"hidden_layer_sizes": (256, 256), "alpha": 1e-4, "early_stopping": True,
-         "max_iter": 300},
-        {"hidden_layer_sizes": (256, 256), "alpha": 1e-2, "early_stopping": True,
-         "max_iter": 300},
+        {"hidden_layer_sizes": (128,), "alpha": 1e-4, "early_stopping": True, "max_iter": 300},
+        {"hidden_layer_sizes": (256, 256), "alpha": 1e-4, "early_stopping": True, "max_iter": 300},
+        {"hidden_layer_sizes": (256, 256), "alpha": 1e-2, "early_stopping": True, "max_iter": 300},
     ],
     "HistGradientBoostingRegressor": [
         {"learning_rate": 0.1, "max_leaf_nodes": 31},
@@ -94,14 +90,22 @@ GRIDS = {
     "LRARegressor": [
         {"hidden_layer_sizes": (128,), "early_stopping": True, "max_iter": 200},
         {"hidden_layer_sizes": (256, 256), "early_stopping": True, "max_iter": 200},
-        {"hidden_layer_sizes": (256, 256), "activation": "tanh",
-         "early_stopping": True, "max_iter": 200},
+        {
+            "hidden_layer_sizes": (256, 256),
+            "activation": "tanh",
+            "early_stopping": True,
+            "max_iter": 200,
+        },
     ],
     "SemiImplicitBPRegressor": [
         {"hidden_layer_sizes": (128,), "max_iter": 50},
         {"hidden_layer_sizes": (256, 256), "proximal_weight": 0.1, "max_iter": 50},
-        {"hidden_layer_sizes": (256, 256), "activation": "tanh",
-         "proximal_weight": 0.1, "max_iter": 50},
+        {
+            "hidden_layer_sizes": (256, 256),
+            "activation": "tanh",
+            "proximal_weight": 0.1,
+            "max_iter": 50,
+        },
     ],
 }
 
@@ -110,17 +114,32 @@ QUICK_GRIDS = {
     "Ridge": [{"alpha": 1.0}, {"alpha": 10.0}],
     "MLPRegressor": [{"hidden_layer_sizes": (64,), "max_iter": 300}],
     "HistGradientBoostingRegressor": [{"max_iter": 100}],
-    "ZORBRegressor": [{"hidden_layer_sizes": (256,), "alpha": 1e-3},
-                      {"hidden_layer_sizes": (512,), "alpha": 1e-2,
-                       "random_feature_weight": 3.0}],
+    "ZORBRegressor": [
+        {"hidden_layer_sizes": (256,), "alpha": 1e-3},
+        {"hidden_layer_sizes": (512,), "alpha": 1e-2, "random_feature_weight": 3.0},
+    ],
     "RSORegressor": [{"hidden_layer_sizes": (16,), "max_iter": 5}],
     "LRARegressor": [{"hidden_layer_sizes": (64,), "max_iter": 200}],
     "SemiImplicitBPRegressor": [{"hidden_layer_sizes": (64,), "max_iter": 50}],
 }
 
-CSV_FIELDS = ("dataset", "split", "model", "params", "n_train", "n_val", "n_test",
-              "n_features", "val_r2", "test_r2", "fit_s", "predict_s", "device",
-              "status", "message")
+CSV_FIELDS = (
+    "dataset",
+    "split",
+    "model",
+    "params",
+    "n_train",
+    "n_val",
+    "n_test",
+    "n_features",
+    "val_r2",
+    "test_r2",
+    "fit_s",
+    "predict_s",
+    "device",
+    "status",
+    "message",
+)
 
 
 # --------------------------------------------------------------------- data
@@ -131,8 +150,7 @@ def data_dir(path=None):
 
 def available_sets(folder):
     """Bundled sets plus the shared regression sets present in ``folder``."""
-    return list(BUNDLED_SETS) + [s for s in SHARED_SETS
-                                 if (folder / f"{s}.npz").exists()]
+    return list(BUNDLED_SETS) + [s for s in SHARED_SETS if (folder / f"{s}.npz").exists()]
 
 
 def load_set(name, folder):
@@ -144,14 +162,14 @@ def load_set(name, folder):
     elif name == "friedman1":
         from sklearn.datasets import make_friedman1
 
-        X, y = make_friedman1(n_samples=2000, n_features=10, noise=1.0,
-                              random_state=0)
+        X, y = make_friedman1(n_samples=2000, n_features=10, noise=1.0, random_state=0)
     else:
         path = folder / f"{name}.npz"
         if not path.exists():
             raise FileNotFoundError(
                 f"data set {name!r}: {path} not found (pass --data-dir or set "
-                "SKGF_DATA to the shared data folder)")
+                "SKGF_DATA to the shared data folder)"
+            )
         with np.load(path, allow_pickle=False) as f:
             X, y = f["X"], f["y"]
     return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).ravel()
@@ -165,8 +183,8 @@ def split_indices(n, seed, max_train, max_eval):
     """
     order = np.random.RandomState(seed).permutation(n)
     n_eval = max(1, min(int(round(0.2 * n)), max_eval))
-    test, val = order[:n_eval], order[n_eval:2 * n_eval]
-    train = order[2 * n_eval:2 * n_eval + max_train]
+    test, val = order[:n_eval], order[n_eval : 2 * n_eval]
+    train = order[2 * n_eval : 2 * n_eval + max_train]
     return train, val, test
 
 
@@ -175,8 +193,7 @@ def skgf_regressors():
     """``{name: class}`` of every regressor that ``skgf`` exports."""
     import skgf
 
-    return {name: getattr(skgf, name) for name in skgf.__all__
-            if name.endswith("Regressor")}
+    return {name: getattr(skgf, name) for name in skgf.__all__ if name.endswith("Regressor")}
 
 
 def all_models():
@@ -185,8 +202,11 @@ def all_models():
     from sklearn.linear_model import Ridge
     from sklearn.neural_network import MLPRegressor
 
-    models = {"Ridge": Ridge, "MLPRegressor": MLPRegressor,
-              "HistGradientBoostingRegressor": HistGradientBoostingRegressor}
+    models = {
+        "Ridge": Ridge,
+        "MLPRegressor": MLPRegressor,
+        "HistGradientBoostingRegressor": HistGradientBoostingRegressor,
+    }
     models.update(skgf_regressors())
     return models
 
@@ -221,12 +241,15 @@ def make_pipeline(cls, params, n_train, seed, device):
     if device is not None and "device" in names:
         extra["device"] = device
     est.set_params(**{**params, **extra})
-    features = QuantileTransformer(output_distribution="normal",
-                                   n_quantiles=min(1000, n_train),
-                                   subsample=None, random_state=seed)
+    features = QuantileTransformer(
+        output_distribution="normal",
+        n_quantiles=min(1000, n_train),
+        subsample=None,
+        random_state=seed,
+    )
     return TransformedTargetRegressor(
-        regressor=Pipeline([("quantile", features), ("model", est)]),
-        transformer=StandardScaler())
+        regressor=Pipeline([("quantile", features), ("model", est)]), transformer=StandardScaler()
+    )
 
 
 def params_key(params):
@@ -254,8 +277,14 @@ def fit_one(cls, params, data, seed, device):
         pred_te = np.asarray(model.predict(X_te))
         predict_s = time.perf_counter() - start
         pred_va = np.asarray(model.predict(X_va))
-    return {"val_r2": r2(y_va, pred_va), "test_r2": r2(y_te, pred_te),
-            "fit_s": fit_s, "predict_s": predict_s, "status": "ok", "message": ""}
+    return {
+        "val_r2": r2(y_va, pred_va),
+        "test_r2": r2(y_te, pred_te),
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "status": "ok",
+        "message": "",
+    }
 
 
 def read_done(csv_path):
@@ -264,8 +293,7 @@ def read_done(csv_path):
     if csv_path.exists():
         with open(csv_path, newline="") as f:
             for row in csv.DictReader(f):
-                done[(row["dataset"], int(row["split"]), row["model"],
-                      row["params"])] = row
+                done[(row["dataset"], int(row["split"]), row["model"], row["params"])] = row
     return done
 
 
@@ -290,18 +318,26 @@ class Progress:
         self.done += 1
         elapsed = time.perf_counter() - self.start
         eta = elapsed / self.done * (self.total - self.done)
-        print(f"[{self.done:>{len(str(self.total))}}/{self.total}] {text} "
-              f"(elapsed {elapsed:.0f} s, ETA {eta:.0f} s)", file=self.stream, flush=True)
+        print(
+            f"[{self.done:>{len(str(self.total))}}/{self.total}] {text} "
+            f"(elapsed {elapsed:.0f} s, ETA {eta:.0f} s)",
+            file=self.stream,
+            flush=True,
+        )
 
 
-def run(sets, models, grids, n_splits, out_csv, folder, max_train, max_eval,
-        device=None):
+def run(sets, models, grids, n_splits, out_csv, folder, max_train, max_eval, device=None):
     """Fit every (set, split, model, setting) not yet in ``out_csv``."""
     done = read_done(out_csv)
     catalogue = all_models()
-    todo = [(s, k, m, p) for s in sets for k in range(n_splits) for m in models
-            for p in grids[m]
-            if (s, k, m, params_key(p)) not in done]
+    todo = [
+        (s, k, m, p)
+        for s in sets
+        for k in range(n_splits)
+        for m in models
+        for p in grids[m]
+        if (s, k, m, params_key(p)) not in done
+    ]
     n_done = sum(len(grids[m]) for m in models) * len(sets) * n_splits - len(todo)
     print(f"{len(todo)} fits to run ({n_done} already in {out_csv})", flush=True)
     if not todo:
@@ -321,19 +357,34 @@ def run(sets, models, grids, n_splits, out_csv, folder, max_train, max_eval,
             X, y = cache[dataset]
             tr, va, te = split_indices(X.shape[0], split, max_train, max_eval)
             data = (X[tr], y[tr], X[va], y[va], X[te], y[te])
-            row = {"dataset": dataset, "split": split, "model": model,
-                   "params": params_key(params), "n_train": tr.size,
-                   "n_val": va.size, "n_test": te.size, "n_features": X.shape[1],
-                   "device": device or "cpu"}
+            row = {
+                "dataset": dataset,
+                "split": split,
+                "model": model,
+                "params": params_key(params),
+                "n_train": tr.size,
+                "n_val": va.size,
+                "n_test": te.size,
+                "n_features": X.shape[1],
+                "device": device or "cpu",
+            }
             try:
                 row.update(fit_one(catalogue[model], params, data, split, device))
-                text = (f"{dataset} split {split} {model} {row['params']}: "
-                        f"val R2 {row['val_r2']:.3f}, fit {row['fit_s']:.2f} s")
+                text = (
+                    f"{dataset} split {split} {model} {row['params']}: "
+                    f"val R2 {row['val_r2']:.3f}, fit {row['fit_s']:.2f} s"
+                )
             except Exception as exc:  # a failing setting must not stop the run
-                row.update({"val_r2": math.nan, "test_r2": math.nan,
-                            "fit_s": math.nan, "predict_s": math.nan,
-                            "status": "error",
-                            "message": f"{type(exc).__name__}: {exc}"[:300]})
+                row.update(
+                    {
+                        "val_r2": math.nan,
+                        "test_r2": math.nan,
+                        "fit_s": math.nan,
+                        "predict_s": math.nan,
+                        "status": "error",
+                        "message": f"{type(exc).__name__}: {exc}"[:300],
+                    }
+                )
                 text = f"{dataset} split {split} {model}: FAILED {row['message']}"
             writer.writerow(row)
             f.flush()
@@ -403,6 +454,7 @@ def _average_ranks(values):
 
 def markdown(stats, ranks, sets, models, machine):
     """The markdown report: R^2 table, time table, average rank, settings."""
+
     def cell(s, m, key, fmt):
         if (s, m) not in stats:
             return "–"
@@ -415,10 +467,15 @@ def markdown(stats, ranks, sets, models, machine):
     head = "| data set | " + " | ".join(short(m) for m in models) + " |"
     rule = "|---|" + "---|" * len(models)
     n_splits = max((len(v["r2"]) for v in stats.values()), default=0)
-    lines = [f"Machine: {machine}", "",
-             f"Test R² of the setting with the best validation R², mean ± std "
-             f"over {n_splits} splits (higher is better); the best mean per set in bold.",
-             "", head, rule]
+    lines = [
+        f"Machine: {machine}",
+        "",
+        f"Test R² of the setting with the best validation R², mean ± std "
+        f"over {n_splits} splits (higher is better); the best mean per set in bold.",
+        "",
+        head,
+        rule,
+    ]
     for s in sets:
         means = {m: stats[(s, m)]["r2"].mean() for m in models if (s, m) in stats}
         top = max(means.values()) if means else None
@@ -427,15 +484,28 @@ def markdown(stats, ranks, sets, models, machine):
             c = cell(s, m, "r2", "{:.3f}")
             cells.append(f"**{c}**" if (s, m) in stats and means[m] == top else c)
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    lines.append("| **average rank** | " + " | ".join(
-        f"{np.mean(ranks[m]):.2f}" if ranks[m] else "–" for m in models) + " |")
-    lines += ["", "Fit seconds of the chosen setting, mean ± std over splits "
-              "(wall clock; predict time in the CSV):", "", head, rule]
+    lines.append(
+        "| **average rank** | "
+        + " | ".join(f"{np.mean(ranks[m]):.2f}" if ranks[m] else "–" for m in models)
+        + " |"
+    )
+    lines += [
+        "",
+        "Fit seconds of the chosen setting, mean ± std over splits "
+        "(wall clock; predict time in the CSV):",
+        "",
+        head,
+        rule,
+    ]
     for s in sets:
-        lines.append(f"| {s} | " + " | ".join(
-            cell(s, m, "fit", "{:.2f}") for m in models) + " |")
-    lines += ["", "Setting chosen most often per model and set:", "",
-              "| data set | model | parameters |", "|---|---|---|"]
+        lines.append(f"| {s} | " + " | ".join(cell(s, m, "fit", "{:.2f}") for m in models) + " |")
+    lines += [
+        "",
+        "Setting chosen most often per model and set:",
+        "",
+        "| data set | model | parameters |",
+        "|---|---|---|",
+    ]
     for s in sets:
         for m in models:
             if (s, m) in stats:
@@ -462,8 +532,15 @@ def plot(stats, ranks, sets, models, path):
             if (s, m) not in stats:
                 continue
             st = stats[(s, m)]
-            ax.errorbar(max(st["fit"].mean(), 1e-4), st["r2"].mean(), yerr=st["r2"].std(),
-                        fmt="o", color=colours(j % 10), label=m, capsize=3)
+            ax.errorbar(
+                max(st["fit"].mean(), 1e-4),
+                st["r2"].mean(),
+                yerr=st["r2"].std(),
+                fmt="o",
+                color=colours(j % 10),
+                label=m,
+                capsize=3,
+            )
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(s)
@@ -472,17 +549,20 @@ def plot(stats, ranks, sets, models, path):
         ax.grid(alpha=0.3)
     ax = axes.flat[len(sets)]
     ranked = [m for m in models if ranks[m]]
-    ax.barh([m.replace("Regressor", "") for m in ranked],
-            [np.mean(ranks[m]) for m in ranked],
-            color=[colours(models.index(m) % 10) for m in ranked])
+    ax.barh(
+        [m.replace("Regressor", "") for m in ranked],
+        [np.mean(ranks[m]) for m in ranked],
+        color=[colours(models.index(m) % 10) for m in ranked],
+    )
     ax.invert_yaxis()
     ax.set_xlabel("average rank (lower is better)")
     ax.set_title("average rank")
     for ax in list(axes.flat)[n_panels:]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4),
-               bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        handles, labels, loc="lower center", ncol=min(len(labels), 4), bbox_to_anchor=(0.5, 0.0)
+    )
     fig.tight_layout(rect=(0, 0.07 if rows > 1 else 0.12, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -513,9 +593,13 @@ def report(out_csv, sets, models, n_splits, grids, device=None):
     """
     wanted = {(m, params_key(p)) for m in models for p in grids[m]}
     with open(out_csv, newline="") as f:
-        rows = [r for r in csv.DictReader(f)
-                if r["dataset"] in sets and int(r["split"]) < n_splits
-                and (r["model"], r["params"]) in wanted]
+        rows = [
+            r
+            for r in csv.DictReader(f)
+            if r["dataset"] in sets
+            and int(r["split"]) < n_splits
+            and (r["model"], r["params"]) in wanted
+        ]
     stats, ranks = summarise(rows, sets, models)
     machine = machine_name()
     if device:
@@ -530,33 +614,65 @@ def report(out_csv, sets, models, n_splits, grids, device=None):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.tabular",
-        description="Tabular regression benchmark of skgf against scikit-learn.")
-    p.add_argument("--data-dir", default=None,
-                   help="shared data folder (default: $SKGF_DATA or ../shared/data)")
-    p.add_argument("--out-dir", default=str(DEFAULT_OUT),
-                   help="where the CSV, markdown and PNG go (default: benchmarks/results)")
-    p.add_argument("--sets", default=None,
-                   help="comma-separated data sets (default: all present; "
-                        f"--quick: {','.join(QUICK_SETS)})")
-    p.add_argument("--models", default=None,
-                   help="comma-separated model class names (default: all)")
-    p.add_argument("--splits", type=int, default=None,
-                   help="train/validation/test splits per set (default 3; --quick 2)")
-    p.add_argument("--max-train", type=int, default=None,
-                   help="cap on training rows (default 10000; --quick 600)")
-    p.add_argument("--max-eval", type=int, default=None,
-                   help="cap on validation and test rows each (default 5000; --quick 400)")
-    p.add_argument("--quick", action="store_true",
-                   help="small sets, 2 splits, one or two settings per model")
-    p.add_argument("--device", choices=("cpu", "cuda"), default=None,
-                   help="device of the skgf models (scikit-learn's run on the CPU)")
-    p.add_argument("--name", default=None,
-                   help="file stem of the outputs (default: tabular or tabular_quick)")
-    p.add_argument("--fresh", action="store_true",
-                   help="discard an existing CSV instead of resuming from it")
-    p.add_argument("--redo", default=None,
-                   help="comma-separated models whose rows are dropped from the CSV "
-                        "and fitted again (e.g. after a change to an estimator)")
+        description="Tabular regression benchmark of skgf against scikit-learn.",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="shared data folder (default: $SKGF_DATA or ../shared/data)",
+    )
+    p.add_argument(
+        "--out-dir",
+        default=str(DEFAULT_OUT),
+        help="where the CSV, markdown and PNG go (default: benchmarks/results)",
+    )
+    p.add_argument(
+        "--sets",
+        default=None,
+        help=f"comma-separated data sets (default: all present; --quick: {','.join(QUICK_SETS)})",
+    )
+    p.add_argument(
+        "--models", default=None, help="comma-separated model class names (default: all)"
+    )
+    p.add_argument(
+        "--splits",
+        type=int,
+        default=None,
+        help="train/validation/test splits per set (default 3; --quick 2)",
+    )
+    p.add_argument(
+        "--max-train",
+        type=int,
+        default=None,
+        help="cap on training rows (default 10000; --quick 600)",
+    )
+    p.add_argument(
+        "--max-eval",
+        type=int,
+        default=None,
+        help="cap on validation and test rows each (default 5000; --quick 400)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="small sets, 2 splits, one or two settings per model"
+    )
+    p.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default=None,
+        help="device of the skgf models (scikit-learn's run on the CPU)",
+    )
+    p.add_argument(
+        "--name", default=None, help="file stem of the outputs (default: tabular or tabular_quick)"
+    )
+    p.add_argument(
+        "--fresh", action="store_true", help="discard an existing CSV instead of resuming from it"
+    )
+    p.add_argument(
+        "--redo",
+        default=None,
+        help="comma-separated models whose rows are dropped from the CSV "
+        "and fitted again (e.g. after a change to an estimator)",
+    )
     return p.parse_args(argv)
 
 
@@ -568,12 +684,14 @@ def main(argv=None):
         sets = [s.strip() for s in args.sets.split(",") if s.strip()]
         unknown = [s for s in sets if s not in BUNDLED_SETS + SHARED_SETS]
         if unknown:
-            raise SystemExit(f"unknown data set(s) {unknown}; choose from "
-                             f"{list(BUNDLED_SETS + SHARED_SETS)}")
+            raise SystemExit(
+                f"unknown data set(s) {unknown}; choose from {list(BUNDLED_SETS + SHARED_SETS)}"
+            )
         missing = [s for s in sets if s not in known_sets]
         if missing:
-            raise SystemExit(f"data set(s) {missing} not found in {folder} "
-                             "(pass --data-dir or set SKGF_DATA)")
+            raise SystemExit(
+                f"data set(s) {missing} not found in {folder} (pass --data-dir or set SKGF_DATA)"
+            )
     elif args.quick:
         sets = [s for s in QUICK_SETS if s in known_sets]
     else:
@@ -602,21 +720,24 @@ def main(argv=None):
         out_csv.unlink()
     if args.redo and out_csv.exists():
         drop_models(out_csv, {m.strip() for m in args.redo.split(",") if m.strip()})
-    print(f"sets: {', '.join(sets)}\nmodels: {', '.join(models)}\n"
-          f"splits: {n_splits}, max train rows: {max_train}, "
-          f"max validation/test rows: {max_eval}, device: {args.device or 'cpu'}",
-          flush=True)
+    print(
+        f"sets: {', '.join(sets)}\nmodels: {', '.join(models)}\n"
+        f"splits: {n_splits}, max train rows: {max_train}, "
+        f"max validation/test rows: {max_eval}, device: {args.device or 'cpu'}",
+        flush=True,
+    )
     start = time.perf_counter()
     grids = {m: grid_for(m, catalogue[m], args.quick) for m in models}
-    run(sets, models, grids, n_splits, out_csv, folder, max_train, max_eval,
-        device=args.device)
+    run(sets, models, grids, n_splits, out_csv, folder, max_train, max_eval, device=args.device)
     if not out_csv.exists():
         raise SystemExit(f"nothing was run and {out_csv} does not exist")
     text = report(out_csv, sets, models, n_splits, grids, args.device)
     print()
     print(text)
-    print(f"wrote {out_csv}, {out_csv.with_suffix('.md')}, {out_csv.with_suffix('.png')} "
-          f"in {time.perf_counter() - start:.0f} s")
+    print(
+        f"wrote {out_csv}, {out_csv.with_suffix('.md')}, {out_csv.with_suffix('.png')} "
+        f"in {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

@@ -49,8 +49,14 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "auto_examples/*.ipynb",
-                    "auto_examples/*.py", "auto_examples/*.zip"]
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    "auto_examples/*.ipynb",
+    "auto_examples/*.py",
+    "auto_examples/*.zip",
+]
 root_doc = "index"
 default_role = "py:obj"
 
@@ -107,8 +113,7 @@ sphinx_gallery_conf = {
 }
 
 # Matplotlib draws off screen while the gallery runs.
-warnings.filterwarnings("ignore", category=UserWarning,
-                        message="Matplotlib is currently using agg")
+warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")
 
 # -- every public estimator is in the API reference ---------------------------
 # ``api.rst`` lists the estimators by hand (so the page keeps a stable order);
@@ -126,7 +131,8 @@ def _check_api_reference(app, docname, source):
     for name in skgf.__all__:
         if name.endswith(("Classifier", "Regressor")) and name not in listed:
             logging.getLogger("skgf.api").warning(
-                "skgf.%s is public but missing from doc/api.rst", name)
+                "skgf.%s is public but missing from doc/api.rst", name
+            )
 
 
 # Methods inherited from scikit-learn (score, metadata-routing requests) are

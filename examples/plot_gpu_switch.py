@@ -21,8 +21,9 @@ from sklearn.datasets import make_classification
 
 from skgf import ZORBClassifier
 
-X, y = make_classification(n_samples=20000, n_features=100, n_informative=40,
-                           n_classes=5, random_state=0)
+X, y = make_classification(
+    n_samples=20000, n_features=100, n_informative=40, n_classes=5, random_state=0
+)
 X = X.astype(np.float32)  # float32: the fast type on a GPU
 X_train, X_test, y_train, y_test = X[:15000], X[15000:], y[:15000], y[15000:]
 
@@ -52,8 +53,10 @@ except ValueError as exc:
 else:
     # The first CUDA call also pays for starting CuPy; time a second fit.
     gpu_model, gpu_seconds, gpu_accuracy = fit_and_score("cuda")
-    print(f"GPU: fit {gpu_seconds:.2f} s, test accuracy {gpu_accuracy:.3f}, "
-          f"{cpu_seconds / gpu_seconds:.1f}x faster than the CPU")
+    print(
+        f"GPU: fit {gpu_seconds:.2f} s, test accuracy {gpu_accuracy:.3f}, "
+        f"{cpu_seconds / gpu_seconds:.1f}x faster than the CPU"
+    )
     # Same seed, same initial weights: the two fits agree up to float32
     # rounding.
     agree = np.mean(gpu_model.predict(X_test) == cpu_model.predict(X_test))

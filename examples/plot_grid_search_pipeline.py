@@ -24,8 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from skgf import ZORBClassifier
 
 X, y = load_breast_cancer(return_X_y=True)
-X_train, X_test, y_train, y_test = train_test_split(
-    X, y, stratify=y, random_state=0)
+X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 
 pipe = make_pipeline(StandardScaler(), ZORBClassifier(random_state=0))
 
@@ -48,7 +47,8 @@ results = pd.DataFrame(search.cv_results_)
 table = results.pivot_table(
     index="param_zorbclassifier__hidden_layer_sizes",
     columns="param_zorbclassifier__alpha",
-    values="mean_test_score")
+    values="mean_test_score",
+)
 
 fig, ax = plt.subplots(figsize=(5.5, 3.5))
 image = ax.imshow(table.to_numpy(), cmap="viridis")
@@ -58,8 +58,7 @@ ax.set_xlabel("alpha")
 ax.set_ylabel("hidden_layer_sizes")
 for i in range(table.shape[0]):
     for j in range(table.shape[1]):
-        ax.text(j, i, f"{table.iat[i, j]:.3f}", ha="center", va="center",
-                color="white")
+        ax.text(j, i, f"{table.iat[i, j]:.3f}", ha="center", va="center", color="white")
 fig.colorbar(image, ax=ax, label="mean CV accuracy")
 fig.tight_layout()
 plt.show()

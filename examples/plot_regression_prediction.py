@@ -37,17 +37,15 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 models = {
     "ZORB (paper's rule)": ZORBRegressor(hidden_layer_sizes=(512,), random_state=0),
     "ZORB, random_feature_weight=3": ZORBRegressor(
-        hidden_layer_sizes=(512,), alpha=1e-2, random_feature_weight=3.0,
-        random_state=0),
-    "MLPRegressor": MLPRegressor(hidden_layer_sizes=(64,), max_iter=500,
-                                 random_state=0),
+        hidden_layer_sizes=(512,), alpha=1e-2, random_feature_weight=3.0, random_state=0
+    ),
+    "MLPRegressor": MLPRegressor(hidden_layer_sizes=(64,), max_iter=500, random_state=0),
 }
 
 # %%
 # Fit each model in the same scaling pipeline, then plot prediction
 # against truth.
-fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 4),
-                         sharex=True, sharey=True)
+fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 4), sharex=True, sharey=True)
 for ax, (name, model) in zip(axes, models.items()):
     pipe = make_pipeline(StandardScaler(), model)
     start = time.perf_counter()

@@ -29,7 +29,8 @@ import skgf
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
-    X / 16.0, y, test_size=0.25, stratify=y, random_state=0)
+    X / 16.0, y, test_size=0.25, stratify=y, random_state=0
+)
 classes = np.unique(y)
 
 # %%
@@ -47,8 +48,7 @@ for label, (name, n_iterations) in candidates.items():
     if not hasattr(skgf, name):
         print(f"skgf.{name} is not available here; {label} is left out.")
         continue
-    estimator = getattr(skgf, name)(hidden_layer_sizes=(64,), max_iter=n_iterations,
-                                    random_state=0)
+    estimator = getattr(skgf, name)(hidden_layer_sizes=(64,), max_iter=n_iterations, random_state=0)
     models[label] = (estimator, n_iterations)
 models["MLP (Adam)"] = (MLPClassifier(hidden_layer_sizes=(64,), random_state=0), 40)
 
@@ -66,8 +66,10 @@ for label, (model, n_iterations) in models.items():
         accuracy.append(model.score(X_test, y_test))
         seconds.append(elapsed)
     curves[label] = (loss, accuracy, seconds)
-    print(f"{label:<18} {n_iterations:>3} iterations, {elapsed:6.2f} s, "
-          f"test accuracy {accuracy[-1]:.3f}")
+    print(
+        f"{label:<18} {n_iterations:>3} iterations, {elapsed:6.2f} s, "
+        f"test accuracy {accuracy[-1]:.3f}"
+    )
 
 # %%
 # Training cross-entropy and test accuracy, per iteration and against time.

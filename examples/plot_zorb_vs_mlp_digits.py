@@ -25,7 +25,8 @@ from skgf import ZORBClassifier
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
-    X / 16.0, y, test_size=0.25, stratify=y, random_state=0)
+    X / 16.0, y, test_size=0.25, stratify=y, random_state=0
+)
 
 
 def timed_fit(model):
@@ -44,10 +45,8 @@ def timed_fit(model):
 widths = [32, 128, 512]
 results = {"ZORB": [], "MLP": []}
 for width in widths:
-    results["ZORB"].append(
-        timed_fit(ZORBClassifier(hidden_layer_sizes=(width,), random_state=0)))
-    results["MLP"].append(
-        timed_fit(MLPClassifier(hidden_layer_sizes=(width,), random_state=0)))
+    results["ZORB"].append(timed_fit(ZORBClassifier(hidden_layer_sizes=(width,), random_state=0)))
+    results["MLP"].append(timed_fit(MLPClassifier(hidden_layer_sizes=(width,), random_state=0)))
 
 print(f"{'model':<6}{'width':>7}{'fit s':>9}{'accuracy':>10}")
 for name, rows in results.items():

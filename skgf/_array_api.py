@@ -127,8 +127,11 @@ def host_to(array, xp, device, dtype):
 
 def is_numpy_namespace(xp):
     """Whether ``xp`` is NumPy (raw or array-API wrapped)."""
-    return xp.__name__ in {"numpy", "array_api_compat.numpy",
-                           "sklearn.externals.array_api_compat.numpy"}
+    return xp.__name__ in {
+        "numpy",
+        "array_api_compat.numpy",
+        "sklearn.externals.array_api_compat.numpy",
+    }
 
 
 def supports_float64(xp, device):
@@ -172,8 +175,9 @@ def map_arrays(obj, fn):
     """Apply ``fn`` to every array inside nested lists, tuples, dicts and
     dataclass instances (a dataclass comes back as a new instance)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes = {f.name: map_arrays(getattr(obj, f.name), fn)
-                   for f in dataclasses.fields(obj) if f.init}
+        changes = {
+            f.name: map_arrays(getattr(obj, f.name), fn) for f in dataclasses.fields(obj) if f.init
+        }
         return dataclasses.replace(obj, **changes)
     if isinstance(obj, list):
         return [map_arrays(o, fn) for o in obj]

@@ -67,10 +67,7 @@ def _positive_int_tuple(value):
     """``hidden_layer_sizes`` as a tuple of positive ints, or a clear error."""
     sizes = (value,) if isinstance(value, Integral) else tuple(value)
     if any(not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes):
-        raise ValueError(
-            "hidden_layer_sizes must be a tuple of positive integers, "
-            f"got {value!r}."
-        )
+        raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers, got {value!r}.")
     return sizes
 
 
@@ -127,8 +124,9 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         snapshot = self._fitted_state_copy()
         try:
             if is_lazy_array(X) or is_lazy_array(y):
-                return self._fit_lazy(X, y, sample_weight=sample_weight,
-                                      incremental=incremental, classes=classes)
+                return self._fit_lazy(
+                    X, y, sample_weight=sample_weight, incremental=incremental, classes=classes
+                )
             return self._fit_arrays(X, y, sample_weight, incremental, classes)
         except BaseException:
             self._restore_fitted_state(snapshot)
@@ -142,14 +140,14 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         dtype = float_dtype_for(X.dtype, xp, device)
         X = xp.astype(move_to(X, xp, device), dtype, copy=False)
         weights = self._validate_sample_weight(sample_weight, y)
-        Y = self._encode_targets(y, xp, device, dtype, reset=first_call,
-                                 classes=classes, sample_weight=weights)
+        Y = self._encode_targets(
+            y, xp, device, dtype, reset=first_call, classes=classes, sample_weight=weights
+        )
         weights = self._training_weights(y, weights, incremental, classes)
         if weights is not None:
             weights = xp.astype(move_to(weights, xp, device), dtype)
         rng = check_random_state(self.random_state)
-        self._solve(xp, X, Y, hidden, rng, incremental=incremental,
-                    sample_weight=weights)
+        self._solve(xp, X, Y, hidden, rng, incremental=incremental, sample_weight=weights)
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = Y.shape[1]
         return self
@@ -164,8 +162,7 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         if sample_weight is None:
             return None
         sample_weight = to_host(sample_weight)  # weights follow the labels to the host
-        return _check_sample_weight(sample_weight, y, dtype=np.float64,
-                                    ensure_non_negative=True)
+        return _check_sample_weight(sample_weight, y, dtype=np.float64, ensure_non_negative=True)
 
     def _training_weights(self, y, sample_weight, incremental, classes):
         """Per-row weights the method sees (``None``: all rows weigh the same).
@@ -181,8 +178,11 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         that continues from this state in place cannot change the copy.
         """
         params = self.get_params(deep=False)
-        return {name: map_arrays(value, _copy_array)
-                for name, value in vars(self).items() if name not in params}
+        return {
+            name: map_arrays(value, _copy_array)
+            for name, value in vars(self).items()
+            if name not in params
+        }
 
     def _restore_fitted_state(self, snapshot):
         params = self.get_params(deep=False)
@@ -205,7 +205,9 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         xp_in = input_namespace(X)
         y = to_host(y)  # "everything follows X"; labels live on the host
         X, y = validate_data(
-            self, X, y,
+            self,
+            X,
+            y,
             reset=reset,
             dtype=[xp_in.float64, xp_in.float32],
             multi_output=not self._is_classifier(),
@@ -214,8 +216,7 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         return X, y
 
     @abstractmethod
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental,
-               sample_weight=None):
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None):
         """Set ``coefs_``, ``intercepts_`` (and method extras) from ``X``, ``Y``.
 
         ``sample_weight`` is ``None`` (every row weighs the same) or one
@@ -248,8 +249,7 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
                 "sklearn.utils._array_api.move_estimator_to, or pass X in the "
                 "namespace it was fitted with."
             )
-        X = validate_data(self, X, reset=False,
-                          dtype=[xp_in.float64, xp_in.float32])
+        X = validate_data(self, X, reset=False, dtype=[xp_in.float64, xp_in.float32])
         device_in = device_of(X)
         X = xp.astype(move_to(X, xp, device), self.coefs_[0].dtype, copy=False)
         return self._forward_in_blocks(xp, X), xp, xp_in, device_in
@@ -260,11 +260,12 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         widest = max(W.shape[1] for W in self.coefs_)
         row_bytes = 3 * widest * 8  # a pre-activation, its activation, a temporary
         working_memory = min(sklearn.get_config()["working_memory"], _PREDICT_BLOCK_MIB)
-        n_rows = get_chunk_n_rows(row_bytes=row_bytes,
-                                  max_n_rows=min(X.shape[0], _PREDICT_MAX_ROWS),
-                                  working_memory=working_memory)
-        blocks = [self._forward(xp, X[sl, ...])
-                  for sl in gen_batches(X.shape[0], max(n_rows, 1))]
+        n_rows = get_chunk_n_rows(
+            row_bytes=row_bytes,
+            max_n_rows=min(X.shape[0], _PREDICT_MAX_ROWS),
+            working_memory=working_memory,
+        )
+        blocks = [self._forward(xp, X[sl, ...]) for sl in gen_batches(X.shape[0], max(n_rows, 1))]
         return blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=0)
 
     def _forward(self, xp, X):
@@ -320,8 +321,7 @@ class NetworkClassifierMixin(ClassifierMixin):
             return X, y  # column_or_1d warns about it later
         return X, (_check_label_types(y) if y.ndim == 1 else y)
 
-    def _encode_targets(self, y, xp, device, dtype, reset, classes=None,
-                        sample_weight=None):
+    def _encode_targets(self, y, xp, device, dtype, reset, classes=None, sample_weight=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if reset:
@@ -372,8 +372,9 @@ class NetworkClassifierMixin(ClassifierMixin):
                 "Compute them with sklearn.utils.class_weight.compute_class_weight "
                 "on all labels and pass class_weight as a dict."
             )
-        per_class = compute_class_weight(class_weight, classes=self.classes_, y=y,
-                                         sample_weight=sample_weight)
+        per_class = compute_class_weight(
+            class_weight, classes=self.classes_, y=y, sample_weight=sample_weight
+        )
         per_class = np.array(per_class, dtype=np.float64)
         # "balanced" gives a class whose samples all weigh 0 an infinite
         # weight: it stays at 0 (its rows are left out, as their weights say)
@@ -383,8 +384,7 @@ class NetworkClassifierMixin(ClassifierMixin):
             rows = rows * sample_weight
         if not np.any(rows > 0):
             raise ValueError(
-                "The sample weights times the class weights are all zero: no "
-                "row is left to fit."
+                "The sample weights times the class weights are all zero: no row is left to fit."
             )
         return rows
 
@@ -457,8 +457,7 @@ class NetworkRegressorMixin(RegressorMixin):
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_targets(self, y, xp, device, dtype, reset, classes=None,
-                        sample_weight=None):
+    def _encode_targets(self, y, xp, device, dtype, reset, classes=None, sample_weight=None):
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if reset:
@@ -467,8 +466,9 @@ class NetworkRegressorMixin(RegressorMixin):
             peak = np.max(np.abs(Y), axis=0) if Y.shape[0] else np.ones(Y.shape[1])
             peak[~(peak > 0)] = 1.0
             mean = np.average(Y, axis=0, weights=sample_weight)
-            std = peak * np.sqrt(np.average(((Y - mean) / peak) ** 2, axis=0,
-                                            weights=sample_weight))
+            std = peak * np.sqrt(
+                np.average(((Y - mean) / peak) ** 2, axis=0, weights=sample_weight)
+            )
             self._set_target_scale(mean, std, xp, device, dtype)
         # standardised on the host in float64 (with the stored, dtype-rounded
         # mean and scale that predict uses), then cast: no cancellation in

@@ -39,8 +39,7 @@ def _check_lazy_rows(X, known_rows=True):
         )
     if X.dtype.kind not in "biuf":
         raise ValueError(
-            f"dask array X has dtype {X.dtype}; a numeric (bool, integer or "
-            "float) dtype is needed."
+            f"dask array X has dtype {X.dtype}; a numeric (bool, integer or float) dtype is needed."
         )
     if X.shape[1] < 1 or (known_rows and X.shape[0] < 1):
         raise ValueError(
@@ -137,12 +136,10 @@ def reduce_row_blocks(block_fn, merge_fn, arrays, shared, split_every=8):
     block = dask.delayed(_on_host_blocks(block_fn), pure=True)
     blocks = [a.to_delayed().ravel() for a in arrays]
     sizes = arrays[0].chunks[0]
-    parts = [block(*pieces, shared)
-             for size, *pieces in zip(sizes, *blocks) if size > 0]
+    parts = [block(*pieces, shared) for size, *pieces in zip(sizes, *blocks) if size > 0]
     merge = dask.delayed(merge_fn, pure=True)
     while len(parts) > 1:
-        parts = [merge(*parts[i:i + split_every])
-                 for i in range(0, len(parts), split_every)]
+        parts = [merge(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
     (result,) = dask.compute(parts[0])
     return result
 
@@ -179,5 +176,6 @@ def map_row_blocks(fn, X):
 
     if probe.ndim == 1:
         return X.map_blocks(block_fn, drop_axis=1, dtype=probe.dtype, meta=meta)
-    return X.map_blocks(block_fn, chunks=(X.chunks[0], (probe.shape[1],)),
-                        dtype=probe.dtype, meta=meta)
+    return X.map_blocks(
+        block_fn, chunks=(X.chunks[0], (probe.shape[1],)), dtype=probe.dtype, meta=meta
+    )

@@ -88,13 +88,11 @@ class BaseIterativeNetwork(BaseNetwork):
         return Network(list(self.coefs_), list(self.intercepts_), self.activation)
 
     # ----------------------------------------------------------------- loop
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental,
-               sample_weight=None):
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None):
         device = device_of(X)
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, Y.shape[1])
         fresh = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
-        if not fresh and [W.shape for W in self.coefs_] != list(
-                zip(sizes[:-1], sizes[1:])):
+        if not fresh and [W.shape for W in self.coefs_] != list(zip(sizes[:-1], sizes[1:])):
             raise ValueError(
                 "warm_start / partial_fit needs the same layer sizes as the "
                 f"previous fit: got {sizes}, fitted with "
@@ -102,7 +100,8 @@ class BaseIterativeNetwork(BaseNetwork):
             )
         if fresh:
             self.coefs_, self.intercepts_ = init_weights(
-                sizes, rng, self._init_scheme, xp, device, X.dtype)
+                sizes, rng, self._init_scheme, xp, device, X.dtype
+            )
             self._rule_state = self._make_rule().init_state(self._network(), rng)
             self.loss_curve_ = []
             self.n_iter_ = 0
@@ -113,8 +112,7 @@ class BaseIterativeNetwork(BaseNetwork):
                 self.best_validation_score_ = -np.inf
         else:
             self._move_state(xp, device, X.dtype)
-            self._rule_state = self._make_rule().resume_state(
-                self._rule_state, self._network())
+            self._rule_state = self._make_rule().resume_state(self._rule_state, self._network())
 
         if incremental:
             weights = self._unit_mean_weights(xp, sample_weight)
@@ -126,7 +124,8 @@ class BaseIterativeNetwork(BaseNetwork):
         X_val = Y_val = w_val = None
         if self.early_stopping:
             X, Y, X_val, Y_val, sample_weight, w_val = self._validation_split(
-                xp, X, Y, rng, sample_weight)
+                xp, X, Y, rng, sample_weight
+            )
             self._best_weights = None
         weights = self._unit_mean_weights(xp, sample_weight)
         rule = self._make_rule()  # after the weights set the penalty's scale
@@ -146,11 +145,16 @@ class BaseIterativeNetwork(BaseNetwork):
                 best_state, best_index = start_state, len(losses) - 1
             stop = self._update_stopping_state(xp, X_val, Y_val, w_val)
             if self.verbose:
-                val = (f", validation score = {self.validation_scores_[-1]:.6f}"
-                       if self.early_stopping else "")
-                print(f"[{type(self).__name__}] iteration {self.n_iter_}, "
-                      f"loss = {self.loss_curve_[-1]:.6f}{val}, "
-                      f"{time.perf_counter() - start:.2f} s")
+                val = (
+                    f", validation score = {self.validation_scores_[-1]:.6f}"
+                    if self.early_stopping
+                    else ""
+                )
+                print(
+                    f"[{type(self).__name__}] iteration {self.n_iter_}, "
+                    f"loss = {self.loss_curve_[-1]:.6f}{val}, "
+                    f"{time.perf_counter() - start:.2f} s"
+                )
             if stop:
                 break
         else:
@@ -163,9 +167,11 @@ class BaseIterativeNetwork(BaseNetwork):
             )
         if failed is not None:
             self._set_model_state(best_state)
-            kept = (f"restored the weights from the start of iteration "
-                    f"{best_index + 1}, whose training loss {losses[best_index]:.4g} "
-                    "was the lowest")
+            kept = (
+                f"restored the weights from the start of iteration "
+                f"{best_index + 1}, whose training loss {losses[best_index]:.4g} "
+                "was the lowest"
+            )
             if self.early_stopping and self._best_weights is not None:
                 kept = "kept the weights of the best validation score"
             warnings.warn(
@@ -219,9 +225,16 @@ class BaseIterativeNetwork(BaseNetwork):
         its own); writes the weights back and returns the training loss."""
         network = self._network()
         if isinstance(rule, PassRule):
-            loss = rule.run_pass(network, self._rule_state, X, Y, sample_weight, rng,
-                                 batch_size=self._batch_size(X.shape[0]),
-                                 pass_index=self.n_iter_)
+            loss = rule.run_pass(
+                network,
+                self._rule_state,
+                X,
+                Y,
+                sample_weight,
+                rng,
+                batch_size=self._batch_size(X.shape[0]),
+                pass_index=self.n_iter_,
+            )
         else:
             loss = self._run_epoch(xp, rule, network, X, Y, rng, sample_weight)
         self.coefs_, self.intercepts_ = network.coefs, network.intercepts
@@ -244,14 +257,16 @@ class BaseIterativeNetwork(BaseNetwork):
         return float(total) / n_samples
 
     def _weights_finite(self, xp):
-        return all(bool(xp.all(xp.isfinite(A)))
-                   for A in (*self.coefs_, *self.intercepts_))
+        return all(bool(xp.all(xp.isfinite(A))) for A in (*self.coefs_, *self.intercepts_))
 
     def _model_state(self):
         """Copy of the weights and the method state (``_state_attributes``)."""
         names = ("coefs_", "intercepts_", *self._state_attributes)
-        return {name: map_arrays(getattr(self, name), _copy_array)
-                for name in names if hasattr(self, name)}
+        return {
+            name: map_arrays(getattr(self, name), _copy_array)
+            for name in names
+            if hasattr(self, name)
+        }
 
     def _set_model_state(self, state):
         for name, value in state.items():
@@ -282,8 +297,10 @@ class BaseIterativeNetwork(BaseNetwork):
             improved = score > self.best_validation_score_ + self.tol
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_weights = ([xp.asarray(W, copy=True) for W in self.coefs_],
-                                      [xp.asarray(b, copy=True) for b in self.intercepts_])
+                self._best_weights = (
+                    [xp.asarray(W, copy=True) for W in self.coefs_],
+                    [xp.asarray(b, copy=True) for b in self.intercepts_],
+                )
         else:
             loss = self.loss_curve_[-1]
             improved = loss < self.best_loss_ - self.tol
@@ -291,8 +308,10 @@ class BaseIterativeNetwork(BaseNetwork):
         self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
         if self._no_improvement_count >= self.n_iter_no_change:
             if self.verbose:
-                print(f"[{type(self).__name__}] no improvement of more than "
-                      f"tol={self.tol} for {self.n_iter_no_change} iterations; stopping.")
+                print(
+                    f"[{type(self).__name__}] no improvement of more than "
+                    f"tol={self.tol} for {self.n_iter_no_change} iterations; stopping."
+                )
             return True
         return False
 
@@ -344,11 +363,15 @@ class BaseIterativeNetwork(BaseNetwork):
         stratify = to_numpy(xp.argmax(Y, axis=1)) if self._is_classifier() else None
         try:
             train, val = train_test_split(
-                np.arange(n), test_size=self.validation_fraction,
-                random_state=rng, stratify=stratify)
+                np.arange(n),
+                test_size=self.validation_fraction,
+                random_state=rng,
+                stratify=stratify,
+            )
         except ValueError:  # a class too small to stratify
             train, val = train_test_split(
-                np.arange(n), test_size=self.validation_fraction, random_state=rng)
+                np.arange(n), test_size=self.validation_fraction, random_state=rng
+            )
         if train.size < 1 or val.size < 1:
             raise ValueError(
                 f"early_stopping needs at least one training and one validation "
@@ -362,6 +385,7 @@ class BaseIterativeNetwork(BaseNetwork):
     def _move_state(self, xp, device, dtype):
         """Bring weights and method state into ``xp`` / ``device`` (warm start
         after unpickling, or after fitting on another device)."""
+
         def move(a):
             return xp.astype(move_to(a, xp, device), dtype)
 
@@ -406,8 +430,7 @@ class IterativeClassifierMixin:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if first:
             self._validate_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True,
-                         classes=classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
 
 class IterativeRegressorMixin:

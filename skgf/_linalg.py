@@ -103,8 +103,9 @@ class GramAccumulator:
             else:  # the weighted mean (zero if the chunk's weights are): any shift is exact
                 w = xp.astype(weights, acc)
                 total = xp.sum(w)
-                self.shift = (xp.sum(xp.astype(H, acc) * w[:, None], axis=0)
-                              / xp.where(total > 0, total, xp.ones_like(total)))
+                self.shift = xp.sum(xp.astype(H, acc) * w[:, None], axis=0) / xp.where(
+                    total > 0, total, xp.ones_like(total)
+                )
             self.HtH = xp.zeros((H.shape[1], H.shape[1]), dtype=acc, device=device)
             self.HtT = xp.zeros((H.shape[1], T.shape[1]), dtype=acc, device=device)
             self.h_sum = xp.zeros(H.shape[1], dtype=acc, device=device)
@@ -144,8 +145,7 @@ class GramAccumulator:
             return self
         d = other.shift - self.shift
         cross = other.h_sum[:, None] * d[None, :]
-        self.HtH = (self.HtH + other.HtH + cross + cross.T
-                    + other.n * (d[:, None] * d[None, :]))
+        self.HtH = self.HtH + other.HtH + cross + cross.T + other.n * (d[:, None] * d[None, :])
         self.HtT = self.HtT + other.HtT + d[:, None] * other.t_sum[None, :]
         self.h_sum = self.h_sum + other.h_sum + other.n * d
         self.t_sum = self.t_sum + other.t_sum
@@ -210,8 +210,9 @@ def _solve_spd_or_ridge(xp, A, R):
         return ridge_from_gram(xp, A, R, 0.0)
 
 
-def proximal_solve(xp, F, Z, W_prev, b_prev, lam, alpha=0.0, current=None,
-                   method="auto", weights=None):
+def proximal_solve(
+    xp, F, Z, W_prev, b_prev, lam, alpha=0.0, current=None, method="auto", weights=None
+):
     """Proximal least-squares step of an affine layer ``F W + b``.
 
     Returns ``(W, b)`` minimising::

@@ -41,14 +41,34 @@ class _BaseLRA(BaseIterativeNetwork):
         "input_noise": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", alpha=1e-4,
-                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, tol=1e-4,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 shuffle=True, solver="adam", momentum=0.9, target_step=0.1,
-                 feedback="kolen_pollack", feedback_init="scaled_normal",
-                 feedback_update_scale=1.0, error_l2_weight=1.0,
-                 error_skip_every="auto", update_clip=None, input_noise=0.0,
-                 random_state=None, verbose=False, warm_start=False, device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        solver="adam",
+        momentum=0.9,
+        target_step=0.1,
+        feedback="kolen_pollack",
+        feedback_init="scaled_normal",
+        feedback_update_scale=1.0,
+        error_l2_weight=1.0,
+        error_skip_every="auto",
+        update_clip=None,
+        input_noise=0.0,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -77,13 +97,20 @@ class _BaseLRA(BaseIterativeNetwork):
 
     def _make_rule(self):
         return RecursiveLRA(
-            classification=self._is_classifier(), target_step=self.target_step,
-            error_l2_weight=self.error_l2_weight, alpha=self.alpha * self._alpha_scale,
-            feedback_rule=self.feedback, feedback_init=self.feedback_init,
+            classification=self._is_classifier(),
+            target_step=self.target_step,
+            error_l2_weight=self.error_l2_weight,
+            alpha=self.alpha * self._alpha_scale,
+            feedback_rule=self.feedback,
+            feedback_init=self.feedback_init,
             feedback_update_scale=self.feedback_update_scale,
-            error_skip_every=self.error_skip_every, update_clip=self.update_clip,
-            input_noise=self.input_noise, solver=self.solver,
-            learning_rate=self.learning_rate_init, momentum=self.momentum)
+            error_skip_every=self.error_skip_every,
+            update_clip=self.update_clip,
+            input_noise=self.input_noise,
+            solver=self.solver,
+            learning_rate=self.learning_rate_init,
+            momentum=self.momentum,
+        )
 
     @property
     def feedback_matrices_(self):
@@ -242,27 +269,62 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", alpha=1e-4,
-                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, tol=1e-4,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
-                 shuffle=True, solver="adam", momentum=0.9, target_step=0.1,
-                 feedback="kolen_pollack", feedback_init="scaled_normal",
-                 feedback_update_scale=1.0, error_l2_weight=1.0,
-                 error_skip_every="auto", update_clip=None, input_noise=0.0,
-                 class_weight=None, random_state=None, verbose=False,
-                 warm_start=False, device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        solver="adam",
+        momentum=0.9,
+        target_step=0.1,
+        feedback="kolen_pollack",
+        feedback_init="scaled_normal",
+        feedback_update_scale=1.0,
+        error_l2_weight=1.0,
+        error_skip_every="auto",
+        update_clip=None,
+        input_noise=0.0,
+        class_weight=None,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, alpha=alpha,
-            batch_size=batch_size, learning_rate_init=learning_rate_init,
-            max_iter=max_iter, tol=tol, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, n_iter_no_change=n_iter_no_change,
-            shuffle=shuffle, solver=solver, momentum=momentum, target_step=target_step,
-            feedback=feedback, feedback_init=feedback_init,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            solver=solver,
+            momentum=momentum,
+            target_step=target_step,
+            feedback=feedback,
+            feedback_init=feedback_init,
             feedback_update_scale=feedback_update_scale,
-            error_l2_weight=error_l2_weight, error_skip_every=error_skip_every,
-            update_clip=update_clip, input_noise=input_noise,
-            random_state=random_state, verbose=verbose, warm_start=warm_start,
-            device=device)
+            error_l2_weight=error_l2_weight,
+            error_skip_every=error_skip_every,
+            update_clip=update_clip,
+            input_noise=input_noise,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            device=device,
+        )
         self.class_weight = class_weight
 
 

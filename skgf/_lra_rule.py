@@ -50,8 +50,17 @@ def error_sources(n_layers, error_skip_every):
     return sources
 
 
-def lra_errors(xp, pre_activations, activations, output_error, feedback,
-               sources, activation, target_step, error_l2_weight):
+def lra_errors(
+    xp,
+    pre_activations,
+    activations,
+    output_error,
+    feedback,
+    sources,
+    activation,
+    target_step,
+    error_l2_weight,
+):
     """Error units of every layer, from the output error down (the recursion).
 
     Only local quantities enter: each hidden layer's own pre-activation and
@@ -86,15 +95,29 @@ def lra_errors(xp, pre_activations, activations, output_error, feedback,
         target = activate(xp, activation, pre_activations[i] - target_step * displacement)
         mismatch = activations[i + 1] - target
         if error_l2_weight != 1.0:
-            mismatch = (error_l2_weight * mismatch
-                        + (1.0 - error_l2_weight) * xp.sign(mismatch))
+            mismatch = error_l2_weight * mismatch + (1.0 - error_l2_weight) * xp.sign(mismatch)
         errors[i] = mismatch
     return errors, displacements
 
 
-def lra_updates(xp, X, Y, coefs, intercepts, feedback, sources, *, activation,
-                classification, target_step, error_l2_weight, alpha,
-                feedback_update_scale, feedback_rule, sample_weight=None):
+def lra_updates(
+    xp,
+    X,
+    Y,
+    coefs,
+    intercepts,
+    feedback,
+    sources,
+    *,
+    activation,
+    classification,
+    target_step,
+    error_l2_weight,
+    alpha,
+    feedback_update_scale,
+    feedback_rule,
+    sample_weight=None,
+):
     """Local updates of one mini-batch (descent directions, before the optimiser).
 
     With ``sample_weight`` (one weight per row) every row's error unit is
@@ -122,16 +145,16 @@ def lra_updates(xp, X, Y, coefs, intercepts, feedback, sources, *, activation,
     n = X.shape[0]
     pre, act = forward_layers(xp, X, coefs, intercepts, activation)
     row_loss, output_error = output_loss_terms(xp, pre[-1], Y, classification)
-    errors, displacements = lra_errors(xp, pre, act, output_error, feedback, sources,
-                                       activation, target_step, error_l2_weight)
+    errors, displacements = lra_errors(
+        xp, pre, act, output_error, feedback, sources, activation, target_step, error_l2_weight
+    )
     if sample_weight is not None:
         w = sample_weight[:, None]
         row_loss = row_loss * w
         errors = [e * w for e in errors]
     loss_sum = xp.sum(row_loss)
     hebbian = [act[i].T @ errors[i] for i in range(len(coefs))]
-    weight_updates = [(H + alpha * W) / n if alpha else H / n
-                      for H, W in zip(hebbian, coefs)]
+    weight_updates = [(H + alpha * W) / n if alpha else H / n for H, W in zip(hebbian, coefs)]
     bias_updates = [xp.sum(e, axis=0) / n for e in errors]
     feedback_updates = []
     if feedback_rule != "fixed":
@@ -199,10 +222,23 @@ class RecursiveLRA(MiniBatchRule):
         Its step size, and SGD's momentum.
     """
 
-    def __init__(self, *, classification, target_step, error_l2_weight, alpha,
-                 feedback_rule, feedback_init, feedback_update_scale,
-                 error_skip_every, update_clip, input_noise, solver, learning_rate,
-                 momentum):
+    def __init__(
+        self,
+        *,
+        classification,
+        target_step,
+        error_l2_weight,
+        alpha,
+        feedback_rule,
+        feedback_init,
+        feedback_update_scale,
+        error_skip_every,
+        update_clip,
+        input_noise,
+        solver,
+        learning_rate,
+        momentum,
+    ):
         self.classification = classification
         self.target_step = target_step
         self.error_l2_weight = error_l2_weight
@@ -249,8 +285,7 @@ class RecursiveLRA(MiniBatchRule):
         elif kind is AdamOptimizer:
             optimizer = replace(optimizer, learning_rate=self.learning_rate)
         else:
-            optimizer = replace(optimizer, learning_rate=self.learning_rate,
-                                momentum=self.momentum)
+            optimizer = replace(optimizer, learning_rate=self.learning_rate, momentum=self.momentum)
         return replace(state, optimizer=optimizer)
 
     def _parameters(self, network, feedback):
@@ -270,12 +305,22 @@ class RecursiveLRA(MiniBatchRule):
             noise = rng.normal(0.0, self.input_noise, size=tuple(X.shape))
             X = X + host_to(noise, xp, device_of(X), X.dtype)
         loss_sum, dW, db, dE = lra_updates(
-            xp, X, Y, network.coefs, network.intercepts, state.feedback,
-            state.sources, activation=network.activation,
-            classification=self.classification, target_step=self.target_step,
-            error_l2_weight=self.error_l2_weight, alpha=self.alpha,
+            xp,
+            X,
+            Y,
+            network.coefs,
+            network.intercepts,
+            state.feedback,
+            state.sources,
+            activation=network.activation,
+            classification=self.classification,
+            target_step=self.target_step,
+            error_l2_weight=self.error_l2_weight,
+            alpha=self.alpha,
             feedback_update_scale=self.feedback_update_scale,
-            feedback_rule=self.feedback_rule, sample_weight=sample_weight)
+            feedback_rule=self.feedback_rule,
+            sample_weight=sample_weight,
+        )
         updates = [*dW, *db, *dE]
         if self.update_clip is not None:
             updates = [_clip_norm(xp, u, self.update_clip) for u in updates]
@@ -283,7 +328,7 @@ class RecursiveLRA(MiniBatchRule):
         moved = state.optimizer.step(params, updates)
         n = len(network.coefs)
         network.coefs[:] = moved[:n]
-        network.intercepts[:] = moved[n:2 * n]
+        network.intercepts[:] = moved[n : 2 * n]
         if self.feedback_rule != "fixed":
-            state.feedback = moved[2 * n:]
+            state.feedback = moved[2 * n :]
         return loss_sum

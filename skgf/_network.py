@@ -100,6 +100,5 @@ def forward_layers(xp, X, coefs, intercepts, activation, ranges=None):
         if i == last:
             Hs.append(Z)
         else:
-            Hs.append(activate(xp, activation, Z,
-                               None if ranges is None else ranges[i]))
+            Hs.append(activate(xp, activation, Z, None if ranges is None else ranges[i]))
     return Zs, Hs

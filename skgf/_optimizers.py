@@ -45,21 +45,22 @@ class AdamOptimizer:
     def for_params(cls, params, learning_rate):
         """A fresh optimiser (zero moments) for ``params``."""
         xp = namespace_of(params[0])
-        return cls(learning_rate, [xp.zeros_like(p) for p in params],
-                   [xp.zeros_like(p) for p in params])
+        return cls(
+            learning_rate, [xp.zeros_like(p) for p in params], [xp.zeros_like(p) for p in params]
+        )
 
     def fits(self, params):
         """Whether this optimiser's moments match ``params`` (count and shapes)."""
         return len(self.first_moments) == len(params) and all(
-            m.shape == p.shape for m, p in zip(self.first_moments, params))
+            m.shape == p.shape for m, p in zip(self.first_moments, params)
+        )
 
     def step(self, params, updates):
         """``params`` moved against ``updates`` (new arrays, moments updated)."""
         xp = namespace_of(params[0])
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        size = (self.learning_rate * math.sqrt(1.0 - b2 ** self.t)
-                / (1.0 - b1 ** self.t))
+        size = self.learning_rate * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
         m, v = self.first_moments, self.second_moments
         moved = []
         for k, (p, g) in enumerate(zip(params, updates)):
@@ -96,7 +97,8 @@ class SGDOptimizer:
     def fits(self, params):
         """Whether this optimiser's velocities match ``params``."""
         return len(self.velocities) == len(params) and all(
-            v.shape == p.shape for v, p in zip(self.velocities, params))
+            v.shape == p.shape for v, p in zip(self.velocities, params)
+        )
 
     def step(self, params, updates):
         """``params`` moved against ``updates`` (new arrays, velocities updated)."""

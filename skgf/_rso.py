@@ -58,7 +58,6 @@ from ._iterative import (
 from ._network import host_to
 from ._rules import PassRule
 
-
 # Speculative evaluation: at most this many proposals of one unit are
 # evaluated together against the current state (those after an accepted one
 # are evaluated again), and at most this many array elements per stack.
@@ -154,7 +153,7 @@ class _OutputUnit:
         self.xp, self.sweep, self.j = xp, sweep, j
         self.classification = sweep.classification
         Z, YT = sweep.AT[-1], sweep.YT
-        parts = [Z[j:j + 1, :], YT[j:j + 1, :]]
+        parts = [Z[j : j + 1, :], YT[j : j + 1, :]]
         if self.classification:
             others = np.asarray([m for m in range(Z.shape[0]) if m != j], dtype=np.int64)
             Zo = xp.take(Z, xp.asarray(others, device=device_of(Z)), axis=0)
@@ -188,8 +187,9 @@ class _OutputUnit:
     def delta_rows(self, step, idx):
         T = _rows_of(self.xp, self.P, idx)
         self.dense = False
-        return _weighted_sum(self.xp, self._rows(T[0, :] + step, T) - self._rows(T[0:1, :], T),
-                             _weights(T, self.iw))
+        return _weighted_sum(
+            self.xp, self._rows(T[0, :] + step, T) - self._rows(T[0:1, :], T), _weights(T, self.iw)
+        )
 
     def accept(self, c, step_c):
         if self.dense:
@@ -216,7 +216,7 @@ class _HiddenUnit:
         self.xp, self.sweep, self.k, self.j = xp, sweep, k, j
         self.activation = sweep.activation
         self.zero = xp.zeros((), dtype=sweep.YT.dtype, device=device_of(sweep.YT))
-        a, h = sweep.AT[k][j:j + 1, :], sweep.HT[k + 1][j:j + 1, :]
+        a, h = sweep.AT[k][j : j + 1, :], sweep.HT[k + 1][j : j + 1, :]
         self.h_start = xp.asarray(h[0, :], copy=True)
         self.accepted = False
         w = sweep.coefs[k + 1][j, :]
@@ -235,8 +235,9 @@ class _HiddenUnit:
             K = Z.shape[0]
             self.wy = xp.matmul(xp.reshape(w, (1, -1)), YT)[0, :]  # w[label] per row
             self.zy = xp.sum(YT * Z, axis=0)  # target logit per row
-            self.P = xp.concat([a, h, Z - self.zy, xp.reshape(w, (-1, 1)) - self.wy, *extra],
-                               axis=0)
+            self.P = xp.concat(
+                [a, h, Z - self.zy, xp.reshape(w, (-1, 1)) - self.wy, *extra], axis=0
+            )
             self.g = slice(2, 2 + K)
             self.u = slice(2 + K, 2 + 2 * K)
             # exp(G) overflows only when a wrong logit exceeds the target one
@@ -260,7 +261,7 @@ class _HiddenUnit:
             self.WT = [xp.permute_dims(W, (1, 0)) for W in sweep.coefs]
             self.bT = [xp.reshape(b, (-1, 1)) for b in sweep.intercepts]
             self.rows = _row_losses(xp, sweep.AT[-1][None, ...], YT, sweep.classification)[0, :]
-            self.width = sum(W.shape[1] for W in sweep.coefs[k + 1:])
+            self.width = sum(W.shape[1] for W in sweep.coefs[k + 1 :])
         self.sparse = self.mode != "suffix"
         self.iw = self.P.shape[0] - 1 if extra else None
 
@@ -500,7 +501,7 @@ class _BatchStream:
         else:
             if self.pos + self.batch_size > self.n:
                 self.order, self.pos = self.rng.permutation(self.n), 0
-            idx = self.order[self.pos:self.pos + self.batch_size]
+            idx = self.order[self.pos : self.pos + self.batch_size]
             self.pos += self.batch_size
             Xb, Yb, wb = take_rows(xp, idx, self.X, self.Y, self.w)
         return xp.permute_dims(Xb, (1, 0)), _contiguous_transpose(xp, Yb), wb
@@ -548,10 +549,26 @@ def _apply_moves(xp, W, b, j, moves):
     moves[:] = 0
 
 
-def rso_pass(xp, X, Y, coefs, intercepts, *, activation, classification,
-             batch_size, step_stds, rng, layer_order="backward",
-             visiting_order="unit", batch_refresh="unit", on_accept=None,
-             evaluation="incremental", max_proposals=None, sample_weight=None):
+def rso_pass(
+    xp,
+    X,
+    Y,
+    coefs,
+    intercepts,
+    *,
+    activation,
+    classification,
+    batch_size,
+    step_stds,
+    rng,
+    layer_order="backward",
+    visiting_order="unit",
+    batch_refresh="unit",
+    on_accept=None,
+    evaluation="incremental",
+    max_proposals=None,
+    sample_weight=None,
+):
     """One RSO pass over every weight and bias; updates ``coefs`` in place.
 
     Parameters
@@ -642,8 +659,10 @@ def rso_pass(xp, X, Y, coefs, intercepts, *, activation, classification,
                 rows = xp.take(Hb, xp.asarray(inputs[todo], device=device), axis=0)
                 S = host_to(steps[todo, :, None], xp, device, X.dtype) * rows[:, None, :]
                 S = xp.reshape(S, (2 * m, sweep.n_rows))
-                budget = max(1, min(_MAX_SPECULATION,
-                                    _SPECULATION_ELEMENTS // (2 * sweep.n_rows * unit.width)))
+                budget = max(
+                    1,
+                    min(_MAX_SPECULATION, _SPECULATION_ELEMENTS // (2 * sweep.n_rows * unit.width)),
+                )
                 sparse_max = _SPARSE_FRACTION * sweep.n_rows if unit.sparse else -1
             moves = np.zeros(n_in + 1, dtype=dtype)  # accepted steps of unit j
             block_inputs = inputs[todo].tolist()
@@ -660,13 +679,13 @@ def rso_pass(xp, X, Y, coefs, intercepts, *, activation, classification,
                     # not: evaluate on those rows only
                     n_spec = 1
                     idx = sweep.nonzero_rows(k, i)
-                    f = unit.delta_rows(_rows_of(xp, S[2 * q:2 * q + 2, ...], idx), idx)
+                    f = unit.delta_rows(_rows_of(xp, S[2 * q : 2 * q + 2, ...], idx), idx)
                 else:
                     # speculative evaluation: the next n_spec proposals against
                     # the current state; those after an accepted one are redone
                     rate = (n_accepted + 1.0) / (n_evaluated + 2.0)
                     n_spec = int(min(budget, max(1.0, 1.0 / rate), m - q))
-                    f = unit.delta(S[2 * q:2 * (q + n_spec), ...])
+                    f = unit.delta(S[2 * q : 2 * (q + n_spec), ...])
                 f = f.reshape(n_spec, 2)
                 for r in range(n_spec):
                     c = 0 if f[r, 0] <= f[r, 1] else 1
@@ -681,8 +700,7 @@ def rso_pass(xp, X, Y, coefs, intercepts, *, activation, classification,
                 i = block_inputs[q + r]
                 f0 += float(f[r, c])
                 moves[i] = steps[p, c]
-                unit.accept(2 * r + c, None if evaluation == "full"
-                            else S[2 * (q + r) + c, ...])
+                unit.accept(2 * r + c, None if evaluation == "full" else S[2 * (q + r) + c, ...])
                 n_accepted += 1
                 q += r + 1
                 if on_accept is not None or evaluation == "full":
@@ -724,9 +742,19 @@ class RandomSearchPass(PassRule):
     """RSO as an update rule: one :func:`rso_pass` per iteration, with the
     step size of the annealing schedule."""
 
-    def __init__(self, *, classification, perturbation_scale, final_perturbation_scale,
-                 annealing, n_passes, perturbation_reference, layer_order,
-                 visiting_order, batch_refresh):
+    def __init__(
+        self,
+        *,
+        classification,
+        perturbation_scale,
+        final_perturbation_scale,
+        annealing,
+        n_passes,
+        perturbation_reference,
+        layer_order,
+        visiting_order,
+        batch_refresh,
+    ):
         self.classification = classification
         self.perturbation_scale = perturbation_scale
         self.final_perturbation_scale = final_perturbation_scale
@@ -741,21 +769,35 @@ class RandomSearchPass(PassRule):
         xp = namespace_of(network.coefs[0])
         return RSOState([_layer_std(xp, W) for W in network.coefs], [])
 
-    def run_pass(self, network, state, X, Y, sample_weight, rng, *, batch_size,
-                 pass_index):
+    def run_pass(self, network, state, X, Y, sample_weight, rng, *, batch_size, pass_index):
         xp = namespace_of(X)
-        factor = _annealing_factor(self.perturbation_scale, self.final_perturbation_scale,
-                                   self.annealing, pass_index, self.n_passes)
+        factor = _annealing_factor(
+            self.perturbation_scale,
+            self.final_perturbation_scale,
+            self.annealing,
+            pass_index,
+            self.n_passes,
+        )
         if self.perturbation_reference == "initial":
             stds = list(state.initial_stds)
         else:
             stds = [_layer_std(xp, W) for W in network.coefs]
         loss, n_accepted, n_proposals = rso_pass(
-            xp, X, Y, network.coefs, network.intercepts,
-            activation=network.activation, classification=self.classification,
-            batch_size=batch_size, step_stds=[factor * s for s in stds], rng=rng,
-            layer_order=self.layer_order, visiting_order=self.visiting_order,
-            batch_refresh=self.batch_refresh, sample_weight=sample_weight)
+            xp,
+            X,
+            Y,
+            network.coefs,
+            network.intercepts,
+            activation=network.activation,
+            classification=self.classification,
+            batch_size=batch_size,
+            step_stds=[factor * s for s in stds],
+            rng=rng,
+            layer_order=self.layer_order,
+            visiting_order=self.visiting_order,
+            batch_refresh=self.batch_refresh,
+            sample_weight=sample_weight,
+        )
         state.acceptance_rates.append(n_accepted / max(n_proposals, 1))
         return loss
 
@@ -787,10 +829,13 @@ class _BaseRSO(BaseIterativeNetwork):
             classification=self._is_classifier(),
             perturbation_scale=self.perturbation_scale,
             final_perturbation_scale=self.final_perturbation_scale,
-            annealing=self.annealing, n_passes=self.max_iter,
+            annealing=self.annealing,
+            n_passes=self.max_iter,
             perturbation_reference=self.perturbation_reference,
-            layer_order=self.layer_order, visiting_order=self.visiting_order,
-            batch_refresh=self.batch_refresh)
+            layer_order=self.layer_order,
+            visiting_order=self.visiting_order,
+            batch_refresh=self.batch_refresh,
+        )
 
     @property
     def acceptance_rates_(self):
@@ -940,11 +985,13 @@ _PARAMS_TAIL = "\n    random_state :" + _PARAMS_TAIL
 
 
 def _fill(doc):
-    return (doc.replace("%(params)s", _PARAMS_DOC)
-            .replace("%(params_head)s", _PARAMS_HEAD)
-            .replace("%(params_tail)s", _PARAMS_TAIL)
-            .replace("%(attrs)s", _ATTRS_DOC)
-            .replace("\n%(notes)s", _NOTES_DOC.rstrip("\n")))
+    return (
+        doc.replace("%(params)s", _PARAMS_DOC)
+        .replace("%(params_head)s", _PARAMS_HEAD)
+        .replace("%(params_tail)s", _PARAMS_TAIL)
+        .replace("%(attrs)s", _ATTRS_DOC)
+        .replace("\n%(notes)s", _NOTES_DOC.rstrip("\n"))
+    )
 
 
 class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
@@ -1007,14 +1054,30 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", batch_size="auto",
-                 max_iter=10, tol=1e-4, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, perturbation_scale=1.0,
-                 final_perturbation_scale=0.1, annealing="linear",
-                 perturbation_reference="current", layer_order="backward",
-                 visiting_order="unit", batch_refresh=200, weight_init="he_normal",
-                 class_weight=None, random_state=None, verbose=False,
-                 warm_start=False, device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        batch_size="auto",
+        max_iter=10,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        perturbation_scale=1.0,
+        final_perturbation_scale=0.1,
+        annealing="linear",
+        perturbation_reference="current",
+        layer_order="backward",
+        visiting_order="unit",
+        batch_refresh=200,
+        weight_init="he_normal",
+        class_weight=None,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batch_size = batch_size
@@ -1102,13 +1165,29 @@ class RSORegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseRSO):
     True
     """)
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", batch_size="auto",
-                 max_iter=10, tol=1e-4, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, perturbation_scale=1.0,
-                 final_perturbation_scale=0.1, annealing="linear",
-                 perturbation_reference="current", layer_order="backward",
-                 visiting_order="unit", batch_refresh=200, weight_init="he_normal",
-                 random_state=None, verbose=False, warm_start=False, device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        batch_size="auto",
+        max_iter=10,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        perturbation_scale=1.0,
+        final_perturbation_scale=0.1,
+        annealing="linear",
+        perturbation_reference="current",
+        layer_order="backward",
+        visiting_order="unit",
+        batch_refresh=200,
+        weight_init="he_normal",
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.batch_size = batch_size

@@ -54,8 +54,7 @@ class PassRule(UpdateRule):
     """A rule whose iteration is one pass of its own over the weights."""
 
     @abstractmethod
-    def run_pass(self, network, state, X, Y, sample_weight, rng, *, batch_size,
-                 pass_index):
+    def run_pass(self, network, state, X, Y, sample_weight, rng, *, batch_size, pass_index):
         """One iteration over all training rows ``X``, ``Y``; returns the
         training loss (a Python float). ``pass_index`` counts the passes
         already run (``n_iter_``)."""

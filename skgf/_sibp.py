@@ -32,12 +32,27 @@ class _BaseSIBP(BaseIterativeNetwork):
         "refinement_steps": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 neuron_step_size=0.1, proximal_weight=0.01, refinement_steps=0,
-                 alpha=1e-4, batch_size="auto", max_iter=200, tol=1e-4,
-                 early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, shuffle=True, random_state=None,
-                 verbose=False, warm_start=False, device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        neuron_step_size=0.1,
+        proximal_weight=0.01,
+        refinement_steps=0,
+        alpha=1e-4,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.neuron_step_size = neuron_step_size
@@ -62,7 +77,8 @@ class _BaseSIBP(BaseIterativeNetwork):
             neuron_step_size=self.neuron_step_size,
             proximal_weight=self.proximal_weight,
             alpha=self.alpha * self._alpha_scale,
-            refinement_steps=self.refinement_steps)
+            refinement_steps=self.refinement_steps,
+        )
 
 
 _SIBP_DOCS = {
@@ -123,8 +139,7 @@ _SIBP_DOCS = {
 
 
 @fill_doc(_SIBP_DOCS)
-class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
-                               _BaseSIBP):
+class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseSIBP):
     """Neural-network classifier trained by semi-implicit back propagation.
 
     %(method)s The loss is softmax cross-entropy on the linear output.
@@ -176,26 +191,52 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 neuron_step_size=0.1, proximal_weight=0.01, refinement_steps=0,
-                 alpha=1e-4, batch_size="auto", max_iter=200, tol=1e-4,
-                 early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=10, shuffle=True, class_weight=None,
-                 random_state=None, verbose=False, warm_start=False, device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        neuron_step_size=0.1,
+        proximal_weight=0.01,
+        refinement_steps=0,
+        alpha=1e-4,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        class_weight=None,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
         super().__init__(
-            hidden_layer_sizes, activation, neuron_step_size=neuron_step_size,
-            proximal_weight=proximal_weight, refinement_steps=refinement_steps,
-            alpha=alpha, batch_size=batch_size, max_iter=max_iter, tol=tol,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change, shuffle=shuffle,
-            random_state=random_state, verbose=verbose, warm_start=warm_start,
-            device=device)
+            hidden_layer_sizes,
+            activation,
+            neuron_step_size=neuron_step_size,
+            proximal_weight=proximal_weight,
+            refinement_steps=refinement_steps,
+            alpha=alpha,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            device=device,
+        )
         self.class_weight = class_weight
 
 
 @fill_doc(_SIBP_DOCS)
-class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin,
-                              _BaseSIBP):
+class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseSIBP):
     """Neural-network regressor trained by semi-implicit back propagation.
 
     %(method)s The loss is half the squared error of the linear output on the

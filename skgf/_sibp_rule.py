@@ -26,8 +26,20 @@ from ._network import forward_layers
 from ._rules import MiniBatchRule
 
 
-def sibp_update(xp, X, Y, coefs, intercepts, activation, classification,
-                step, lam, alpha, refinement_steps=0, sample_weight=None):
+def sibp_update(
+    xp,
+    X,
+    Y,
+    coefs,
+    intercepts,
+    activation,
+    classification,
+    step,
+    lam,
+    alpha,
+    refinement_steps=0,
+    sample_weight=None,
+):
     """One semi-implicit BP update on the mini-batch ``X``, ``Y``.
 
     Replaces ``coefs[i]`` / ``intercepts[i]`` in the given lists and returns
@@ -66,17 +78,26 @@ def sibp_update(xp, X, Y, coefs, intercepts, activation, classification,
         F, z = Hs[i], Zs[i]
         slope = None if i == last else derivative(xp, activation, z, Hs[i + 1])
         delta_z = delta if slope is None else slope * delta
-        W, b = proximal_solve(xp, F, z - delta_z, coefs[i], intercepts[i],
-                              lam, reg, current=z, weights=sample_weight)
+        W, b = proximal_solve(
+            xp, F, z - delta_z, coefs[i], intercepts[i], lam, reg, current=z, weights=sample_weight
+        )
         if slope is not None:
             target = Hs[i + 1] - delta
             for _ in range(refinement_steps):
                 z_new = F @ W + b
                 h_new = activate(xp, activation, z_new)
-                z_target = z_new + derivative(xp, activation, z_new, h_new) * (
-                    target - h_new)
-                W, b = proximal_solve(xp, F, z_target, coefs[i], intercepts[i],
-                                      lam, reg, current=z, weights=sample_weight)
+                z_target = z_new + derivative(xp, activation, z_new, h_new) * (target - h_new)
+                W, b = proximal_solve(
+                    xp,
+                    F,
+                    z_target,
+                    coefs[i],
+                    intercepts[i],
+                    lam,
+                    reg,
+                    current=z,
+                    weights=sample_weight,
+                )
         coefs[i], intercepts[i] = W, b
         if i > 0:
             delta = delta_z @ W.T
@@ -100,8 +121,9 @@ class SemiImplicitStep(MiniBatchRule):
         Gauss-Newton re-solves of each hidden layer.
     """
 
-    def __init__(self, *, classification, neuron_step_size, proximal_weight, alpha,
-                 refinement_steps):
+    def __init__(
+        self, *, classification, neuron_step_size, proximal_weight, alpha, refinement_steps
+    ):
         self.classification = classification
         self.neuron_step_size = neuron_step_size
         self.proximal_weight = proximal_weight
@@ -110,7 +132,16 @@ class SemiImplicitStep(MiniBatchRule):
 
     def step(self, network, state, X, Y, sample_weight, rng):
         return sibp_update(
-            namespace_of(X), X, Y, network.coefs, network.intercepts,
-            network.activation, self.classification, step=self.neuron_step_size,
-            lam=self.proximal_weight * X.shape[0], alpha=self.alpha,
-            refinement_steps=self.refinement_steps, sample_weight=sample_weight)
+            namespace_of(X),
+            X,
+            Y,
+            network.coefs,
+            network.intercepts,
+            network.activation,
+            self.classification,
+            step=self.neuron_step_size,
+            lam=self.proximal_weight * X.shape[0],
+            alpha=self.alpha,
+            refinement_steps=self.refinement_steps,
+            sample_weight=sample_weight,
+        )

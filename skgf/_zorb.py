@@ -43,9 +43,16 @@ class _BaseZORB(BaseNetwork):
         "random_feature_weight": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="tanh", alpha=1e-4,
-                 random_feature_weight=0.0, random_state=None, verbose=False,
-                 device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="tanh",
+        alpha=1e-4,
+        random_feature_weight=0.0,
+        random_state=None,
+        verbose=False,
+        device=None,
+    ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -55,17 +62,19 @@ class _BaseZORB(BaseNetwork):
         self.device = device
 
     def _make_rule(self):
-        return ZORBSweep(activation=self.activation, alpha=self.alpha,
-                         random_feature_weight=self.random_feature_weight,
-                         verbose=self.verbose, name=type(self).__name__)
+        return ZORBSweep(
+            activation=self.activation,
+            alpha=self.alpha,
+            random_feature_weight=self.random_feature_weight,
+            verbose=self.verbose,
+            name=type(self).__name__,
+        )
 
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental,
-               sample_weight=None):
+    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None):
         T_out, row_codes = self._output_target(xp, Y)
-        self.coefs_, self.intercepts_, self.activation_ranges_ = (
-            self._make_rule().fit_arrays(xp, X, T_out, hidden_layer_sizes, rng,
-                                         row_codes=row_codes,
-                                         sample_weight=sample_weight))
+        self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit_arrays(
+            xp, X, T_out, hidden_layer_sizes, rng, row_codes=row_codes, sample_weight=sample_weight
+        )
         self.n_iter_ = 1
 
     def _fit_lazy(self, X, y, sample_weight=None, incremental=False, classes=None):
@@ -78,8 +87,8 @@ class _BaseZORB(BaseNetwork):
         encoding, T_distinct = self._lazy_targets(xp, y, X.dtype)
         rng = check_random_state(self.random_state)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit(
-            xp, BlockRows(X, y, encoding), encoding.n_outputs, hidden, rng,
-            T_distinct=T_distinct)
+            xp, BlockRows(X, y, encoding), encoding.n_outputs, hidden, rng, T_distinct=T_distinct
+        )
         self.n_iter_ = 1
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = encoding.n_outputs
@@ -90,8 +99,9 @@ class _BaseZORB(BaseNetwork):
         return Y, None
 
     def _forward(self, xp, X):
-        return forward(xp, X, self.coefs_, self.intercepts_, self.activation,
-                       self.activation_ranges_)
+        return forward(
+            xp, X, self.coefs_, self.intercepts_, self.activation, self.activation_ranges_
+        )
 
 
 _ZORB_DOCS = {
@@ -206,13 +216,27 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="tanh", alpha=1e-4,
-                 class_target="one_hot", random_feature_weight=0.0,
-                 class_weight=None, random_state=None, verbose=False, device=None):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="tanh",
+        alpha=1e-4,
+        class_target="one_hot",
+        random_feature_weight=0.0,
+        class_weight=None,
+        random_state=None,
+        verbose=False,
+        device=None,
+    ):
         super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, alpha=alpha,
-            random_feature_weight=random_feature_weight, random_state=random_state,
-            verbose=verbose, device=device)
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            random_feature_weight=random_feature_weight,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+        )
         self.class_target = class_target
         self.class_weight = class_weight
 

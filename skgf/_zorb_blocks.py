@@ -105,9 +105,19 @@ def _gram_block(X, y, state):
             "array while fitting the first layer)."
         )
     T_rows, row_codes = state.encoding.encode(xp, y, X.dtype)
-    return layer_gram(xp, X, T_rows, row_codes, state.layer, state.coefs,
-                      state.intercepts, state.targets, state.distinct,
-                      state.random_feature_weight, chunk_rows(X.shape[0], state.sizes, 8))
+    return layer_gram(
+        xp,
+        X,
+        T_rows,
+        row_codes,
+        state.layer,
+        state.coefs,
+        state.intercepts,
+        state.targets,
+        state.distinct,
+        state.random_feature_weight,
+        chunk_rows(X.shape[0], state.sizes, 8),
+    )
 
 
 def _merge_grams(*grams):
@@ -131,20 +141,25 @@ class BlockRows:
         self.n_features, self.dtype, self.device = X.shape[1], X.dtype, "cpu"
 
     def _pass(self, layer, sizes, targets, **weights):
-        return BlockPass(layer, tuple(sizes), self.dtype, self.encoding, targets,
-                         **weights)
+        return BlockPass(layer, tuple(sizes), self.dtype, self.encoding, targets, **weights)
 
     def target_range(self, targets, layer, sizes):
         """Range of hidden layer ``layer``'s target: one pass over ``y``."""
-        return reduce_row_blocks(_range_block, _merge_ranges, [self.y],
-                                 self._pass(layer, sizes, targets))
+        return reduce_row_blocks(
+            _range_block, _merge_ranges, [self.y], self._pass(layer, sizes, targets)
+        )
 
-    def layer_gram(self, layer, sizes, coefs, intercepts, targets, distinct,
-                   random_feature_weight):
+    def layer_gram(self, layer, sizes, coefs, intercepts, targets, distinct, random_feature_weight):
         """Gram sums of layer ``layer``: one pass over ``X`` and ``y``."""
-        state = self._pass(layer, sizes, targets, coefs=tuple(coefs),
-                           intercepts=tuple(intercepts), distinct=distinct,
-                           random_feature_weight=random_feature_weight)
+        state = self._pass(
+            layer,
+            sizes,
+            targets,
+            coefs=tuple(coefs),
+            intercepts=tuple(intercepts),
+            distinct=distinct,
+            random_feature_weight=random_feature_weight,
+        )
         return reduce_row_blocks(_gram_block, _merge_grams, [self.X, self.y], state)
 
 
@@ -174,19 +189,20 @@ def lazy_class_labels(y):
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. "
             "Please change the shape of y to (n_samples, ), for example "
-            "using ravel().", DataConversionWarning, stacklevel=4)
+            "using ravel().",
+            DataConversionWarning,
+            stacklevel=4,
+        )
         y = y[:, 0]
     if y.ndim != 1:
-        raise ValueError(f"y should be a 1d array, got an array of shape "
-                         f"{y.shape} instead.")
+        raise ValueError(f"y should be a 1d array, got an array of shape {y.shape} instead.")
     return lazy_unique(y)
 
 
 def lazy_target_moments(y):
     """Column means and standard deviations of a numeric dask ``y`` (one pass)."""
     if y.dtype.kind not in "biuf":
-        raise ValueError(f"y has dtype {y.dtype}; regression targets must be "
-                         "numeric.")
+        raise ValueError(f"y has dtype {y.dtype}; regression targets must be numeric.")
     mean, std = lazy_column_stats(y)
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
         raise ValueError("Input y contains NaN or infinity.")

@@ -38,8 +38,7 @@ _MAX_CHUNK_ROWS = 8192
 def chunk_rows(n_samples, widths, itemsize):
     """Rows per chunk: within ``working_memory`` and at most ``_MAX_CHUNK_ROWS``."""
     row_bytes = 3 * sum(widths) * itemsize
-    return max(1, get_chunk_n_rows(row_bytes=row_bytes,
-                                   max_n_rows=min(n_samples, _MAX_CHUNK_ROWS)))
+    return max(1, get_chunk_n_rows(row_bytes=row_bytes, max_n_rows=min(n_samples, _MAX_CHUNK_ROWS)))
 
 
 def _pseudoinverse(xp, W):
@@ -136,8 +135,20 @@ class TargetSweep:
         return dataclasses.replace(self, ranges=tuple(ranges))
 
 
-def layer_gram(xp, X, T_rows, row_codes, layer, coefs, intercepts, targets,
-               distinct, random_feature_weight, n_chunk_rows, weights=None):
+def layer_gram(
+    xp,
+    X,
+    T_rows,
+    row_codes,
+    layer,
+    coefs,
+    intercepts,
+    targets,
+    distinct,
+    random_feature_weight,
+    n_chunk_rows,
+    weights=None,
+):
     """Gram sums of layer ``layer`` over the rows of ``X``, chunk by chunk.
 
     Each chunk's layer input is a forward pass through the fitted layers
@@ -148,8 +159,9 @@ def layer_gram(xp, X, T_rows, row_codes, layer, coefs, intercepts, targets,
     """
     gram = GramAccumulator(xp)
     for sl in gen_batches(X.shape[0], n_chunk_rows):
-        H = hidden_forward(xp, X[sl, ...], coefs[:layer], intercepts[:layer],
-                           targets.activation, targets.ranges)
+        H = hidden_forward(
+            xp, X[sl, ...], coefs[:layer], intercepts[:layer], targets.activation, targets.ranges
+        )
         if row_codes is None:
             T = targets.pre_activation(xp, T_rows[sl, ...], layer)
         else:
@@ -181,17 +193,27 @@ class MemoryRows:
         """Range of hidden layer ``layer``'s target over the rows (positive
         weights only)."""
         chunks = list(gen_batches(self.X.shape[0], self._chunk(sizes)))
-        weights = (None if self.weights is None
-                   else (self.weights[sl] for sl in chunks))
-        return targets.target_range(self.xp, (self.T_rows[sl, ...] for sl in chunks),
-                                    layer, weights)
+        weights = None if self.weights is None else (self.weights[sl] for sl in chunks)
+        return targets.target_range(
+            self.xp, (self.T_rows[sl, ...] for sl in chunks), layer, weights
+        )
 
-    def layer_gram(self, layer, sizes, coefs, intercepts, targets, distinct,
-                   random_feature_weight):
+    def layer_gram(self, layer, sizes, coefs, intercepts, targets, distinct, random_feature_weight):
         """Gram sums of layer ``layer`` over all rows (:func:`layer_gram`)."""
-        return layer_gram(self.xp, self.X, self.T_rows, self.row_codes, layer,
-                          coefs, intercepts, targets, distinct,
-                          random_feature_weight, self._chunk(sizes), self.weights)
+        return layer_gram(
+            self.xp,
+            self.X,
+            self.T_rows,
+            self.row_codes,
+            layer,
+            coefs,
+            intercepts,
+            targets,
+            distinct,
+            random_feature_weight,
+            self._chunk(sizes),
+            self.weights,
+        )
 
 
 class ZORBSweep:
@@ -215,16 +237,16 @@ class ZORBSweep:
         Name printed with the timings.
     """
 
-    def __init__(self, activation="tanh", alpha=1e-4, random_feature_weight=0.0,
-                 verbose=0, name="ZORB"):
+    def __init__(
+        self, activation="tanh", alpha=1e-4, random_feature_weight=0.0, verbose=0, name="ZORB"
+    ):
         self.activation = activation
         self.alpha = alpha
         self.random_feature_weight = random_feature_weight
         self.verbose = verbose
         self.name = name
 
-    def fit(self, xp, rows, n_outputs, hidden_layer_sizes, rng, T_distinct=None,
-            T_range=None):
+    def fit(self, xp, rows, n_outputs, hidden_layer_sizes, rng, T_distinct=None, T_range=None):
         """Fit a network over the row source ``rows`` (``MemoryRows`` or ``BlockRows``).
 
         ``T_distinct`` holds the distinct output targets when the rows carry
@@ -235,34 +257,37 @@ class ZORBSweep:
         activation (``None`` if unbounded).
         """
         sizes = layer_sizes(rows.n_features, hidden_layer_sizes, n_outputs)
-        coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device,
-                                         rows.dtype)
+        coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device, rows.dtype)
         targets = TargetSweep.initial(xp, coefs, intercepts, self.activation)
 
         if is_bounded(self.activation):
             for layer in range(len(coefs) - 2, -1, -1):
                 if T_distinct is not None:
                     low, high = targets.target_range(
-                        xp, [T_distinct if T_range is None else T_range], layer)
+                        xp, [T_distinct if T_range is None else T_range], layer
+                    )
                 else:
                     low, high = rows.target_range(targets, layer, sizes)
                 targets = targets.with_range(layer, low, high)
 
         for layer in range(len(coefs)):
             start = time.perf_counter()
-            distinct = (targets.pre_activation(xp, T_distinct, layer)
-                        if T_distinct is not None else None)
-            gram = rows.layer_gram(layer, sizes, coefs, intercepts, targets, distinct,
-                                   self.random_feature_weight)
+            distinct = (
+                targets.pre_activation(xp, T_distinct, layer) if T_distinct is not None else None
+            )
+            gram = rows.layer_gram(
+                layer, sizes, coefs, intercepts, targets, distinct, self.random_feature_weight
+            )
             coefs[layer], intercepts[layer] = gram.solve(self.alpha)
             if self.verbose:
-                print(f"[{self.name}] layer {layer + 1}/{len(coefs)} "
-                      f"({sizes[layer]} -> {sizes[layer + 1]}) solved in "
-                      f"{time.perf_counter() - start:.2f} s")
+                print(
+                    f"[{self.name}] layer {layer + 1}/{len(coefs)} "
+                    f"({sizes[layer]} -> {sizes[layer + 1]}) solved in "
+                    f"{time.perf_counter() - start:.2f} s"
+                )
         return coefs, intercepts, list(targets.ranges)
 
-    def fit_arrays(self, xp, X, T_out, hidden_layer_sizes, rng, row_codes=None,
-                   sample_weight=None):
+    def fit_arrays(self, xp, X, T_out, hidden_layer_sizes, rng, row_codes=None, sample_weight=None):
         """Fit on in-memory ``X``; return ``(coefs, intercepts, ranges)``.
 
         ``T_out`` is the target of the output layer's (identity) output, one
@@ -287,10 +312,19 @@ class ZORBSweep:
             if sample_weight is not None:
                 k = T_out.shape[0]
                 member = row_codes[:, None] == xp.arange(k, device=device_of(X))[None, :]
-                totals = xp.sum(xp.astype(member, sample_weight.dtype)
-                                * sample_weight[:, None], axis=0)
+                totals = xp.sum(
+                    xp.astype(member, sample_weight.dtype) * sample_weight[:, None], axis=0
+                )
                 present = np.flatnonzero(np.asarray(to_numpy(totals)) > 0)
                 range_distinct = xp.take(
-                    T_out, xp.asarray(present, device=device_of(T_out)), axis=0)
-        return self.fit(xp, rows, T_out.shape[1], hidden_layer_sizes, rng,
-                        T_distinct=distinct, T_range=range_distinct)
+                    T_out, xp.asarray(present, device=device_of(T_out)), axis=0
+                )
+        return self.fit(
+            xp,
+            rows,
+            T_out.shape[1],
+            hidden_layer_sizes,
+            rng,
+            T_distinct=distinct,
+            T_range=range_distinct,
+        )

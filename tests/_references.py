@@ -29,10 +29,10 @@ def proximal_reference(F, Z, W_prev, b_prev, lam, alpha=0.0, weights=None):
     if weights is not None:
         root = np.sqrt(np.asarray(weights, dtype=np.float64))[:, None]
         Fa, Z = Fa * root, np.asarray(Z, dtype=np.float64) * root
-    Wa = np.vstack([np.asarray(W_prev, dtype=np.float64),
-                    np.asarray(b_prev, dtype=np.float64)[None, :]])
+    Wa = np.vstack(
+        [np.asarray(W_prev, dtype=np.float64), np.asarray(b_prev, dtype=np.float64)[None, :]]
+    )
     D = np.full(d + 1, lam + alpha)
     D[-1] = lam
-    sol = np.linalg.solve(Fa.T @ Fa + np.diag(D),
-                          Fa.T @ np.asarray(Z, dtype=np.float64) + lam * Wa)
+    sol = np.linalg.solve(Fa.T @ Fa + np.diag(D), Fa.T @ np.asarray(Z, dtype=np.float64) + lam * Wa)
     return sol[:-1], sol[-1]

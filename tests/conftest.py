@@ -48,8 +48,14 @@ ALL_ESTIMATORS = CLASSIFIERS + REGRESSORS
 
 #: The methods that iterate (``max_iter``, ``partial_fit``, ``warm_start``,
 #: ``loss_curve_``); ZORB solves each layer once and has none of these.
-ITERATIVE = (LRAClassifier, LRARegressor, SemiImplicitBPClassifier,
-             SemiImplicitBPRegressor, RSOClassifier, RSORegressor)
+ITERATIVE = (
+    LRAClassifier,
+    LRARegressor,
+    SemiImplicitBPClassifier,
+    SemiImplicitBPRegressor,
+    RSOClassifier,
+    RSORegressor,
+)
 RSO = (RSOClassifier, RSORegressor)
 
 #: Small networks and few iterations: enough to learn the small data sets of
@@ -87,7 +93,8 @@ def scaled_split(X, y, **kwargs):
     """Train/test split (a quarter held out, seed 0) with the features
     standardised by the training rows; ``kwargs`` go to ``train_test_split``."""
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=0, **kwargs)
+        X, y, test_size=0.25, random_state=0, **kwargs
+    )
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
@@ -115,8 +122,7 @@ def digits():
 def friedman():
     """``(X_train, X_test, y_train, y_test)``: Friedman #1, 5000 rows, noise
     1, ``scaled_split``."""
-    return _read_only(*scaled_split(*make_friedman1(n_samples=5000, noise=1.0,
-                                                    random_state=0)))
+    return _read_only(*scaled_split(*make_friedman1(n_samples=5000, noise=1.0, random_state=0)))
 
 
 @pytest.fixture(scope="session")

@@ -92,8 +92,9 @@ def test_strict_fitted_model_pickles_to_numpy(Estimator, wine, friedman_small):
     X, y = _data(Estimator, wine, friedman_small)
     device = xps.Device("device1")
     with sklearn.config_context(array_api_dispatch=True):
-        est = small_estimator(Estimator).fit(xps.asarray(X, device=device),
-                                             xps.asarray(y, device=device))
+        est = small_estimator(Estimator).fit(
+            xps.asarray(X, device=device), xps.asarray(y, device=device)
+        )
         expected = to_numpy(est.predict(xps.asarray(X, device=device)))
     restored = pickle.loads(pickle.dumps(est))
     assert all(isinstance(W, np.ndarray) for W in restored.coefs_ + restored.intercepts_)

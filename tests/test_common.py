@@ -72,8 +72,9 @@ def _expected_failures(estimator):
 
 
 def _check_estimators():
-    return [Estimator(random_state=0, **CHECK_PARAMS.get(Estimator, {}))
-            for Estimator in ALL_ESTIMATORS]
+    return [
+        Estimator(random_state=0, **CHECK_PARAMS.get(Estimator, {})) for Estimator in ALL_ESTIMATORS
+    ]
 
 
 @parametrize_with_checks(_check_estimators(), expected_failed_checks=_expected_failures)

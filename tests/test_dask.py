@@ -36,9 +36,12 @@ def _rel(a, b):
 def client():
     """Two single-threaded worker processes (so tasks and results really
     travel pickled, as on a real cluster)."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -86,10 +89,12 @@ def test_block_state_is_plain_data():
     targets = TargetSweep.initial(xp, W, b, "tanh").with_range(0, -1.0, 2.0)
     assert targets.ranges == ((-1.0, 2.0),)
     # mean and scale are stored in the fit's dtype, as the regressor keeps them
-    encoding = Standardisation(np.array([1.0, 2.0], dtype=np.float32),
-                               np.array([2.0, 4.0], dtype=np.float32))
-    state = BlockPass(0, (4, 6, 3), np.dtype(np.float64), encoding, targets,
-                      coefs=tuple(W), intercepts=tuple(b))
+    encoding = Standardisation(
+        np.array([1.0, 2.0], dtype=np.float32), np.array([2.0, 4.0], dtype=np.float32)
+    )
+    state = BlockPass(
+        0, (4, 6, 3), np.dtype(np.float64), encoding, targets, coefs=tuple(W), intercepts=tuple(b)
+    )
     copy = pickle.loads(pickle.dumps(state))
     np.testing.assert_array_equal(copy.targets.pinvs[1], targets.pinvs[1])
     assert dask.base.tokenize(copy) == dask.base.tokenize(state)
@@ -109,7 +114,7 @@ def test_block_state_is_plain_data():
 def test_regressor_dask_fit_matches_numpy(client, friedman, hidden, activation):
     X_train, X_test, y_train, y_test = friedman
     Xd = da.from_array(X_train, chunks=(400, 4))  # column chunks are merged
-    yd = da.from_array(y_train, chunks=500)       # other row chunks: realigned
+    yd = da.from_array(y_train, chunks=500)  # other row chunks: realigned
     params = dict(hidden_layer_sizes=hidden, activation=activation, random_state=0)
     ref = ZORBRegressor(**params).fit(X_train, y_train)
     reg = ZORBRegressor(**params).fit(Xd, yd)
@@ -129,20 +134,21 @@ def test_regressor_multi_output_and_pickle(client, friedman):
     Y = np.column_stack([y_train, np.sin(y_train)])
     ref = ZORBRegressor(hidden_layer_sizes=(40,), random_state=1).fit(X_train, Y)
     reg = ZORBRegressor(hidden_layer_sizes=(40,), random_state=1).fit(
-        da.from_array(X_train, chunks=600), da.from_array(Y, chunks=(600, 1)))
+        da.from_array(X_train, chunks=600), da.from_array(Y, chunks=(600, 1))
+    )
     assert reg.n_outputs_ == 2
     assert _rel(reg.predict(X_test), ref.predict(X_test)) < RTOL
     loaded = pickle.loads(pickle.dumps(reg))
     np.testing.assert_array_equal(loaded.predict(X_test), reg.predict(X_test))
-    assert reg.predict(da.from_array(X_test, chunks=300)).compute().shape == (
-        X_test.shape[0], 2)
+    assert reg.predict(da.from_array(X_test, chunks=300)).compute().shape == (X_test.shape[0], 2)
 
 
 def test_classifier_digits_dask_fit_matches_numpy(client, digits):
     X_train, X_test, y_train, y_test = digits
     ref = ZORBClassifier(hidden_layer_sizes=(200,), random_state=0).fit(X_train, y_train)
     clf = ZORBClassifier(hidden_layer_sizes=(200,), random_state=0).fit(
-        da.from_array(X_train, chunks=256), da.from_array(y_train, chunks=256))
+        da.from_array(X_train, chunks=256), da.from_array(y_train, chunks=256)
+    )
     np.testing.assert_array_equal(clf.classes_, ref.classes_)
     assert _rel(clf.predict_proba(X_test), ref.predict_proba(X_test)) < RTOL
     Xd_test = da.from_array(X_test, chunks=100)
@@ -153,16 +159,18 @@ def test_classifier_digits_dask_fit_matches_numpy(client, digits):
 
 def test_classifier_string_labels_and_softmax_target(client, digits):
     X_train, X_test, y_train, _ = digits
-    labels = np.array(["zero", "one", "two", "three", "four", "five", "six",
-                       "seven", "eight", "nine"])[y_train]
-    params = dict(hidden_layer_sizes=(100,), class_target="softmax_inverse",
-                  random_state=0)
+    labels = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )[y_train]
+    params = dict(hidden_layer_sizes=(100,), class_target="softmax_inverse", random_state=0)
     ref = ZORBClassifier(**params).fit(X_train, labels)
-    clf = ZORBClassifier(**params).fit(da.from_array(X_train, chunks=500),
-                                       da.from_array(labels, chunks=500))
+    clf = ZORBClassifier(**params).fit(
+        da.from_array(X_train, chunks=500), da.from_array(labels, chunks=500)
+    )
     np.testing.assert_array_equal(clf.classes_, ref.classes_)
     np.testing.assert_array_equal(
-        clf.predict(da.from_array(X_test, chunks=200)).compute(), ref.predict(X_test))
+        clf.predict(da.from_array(X_test, chunks=200)).compute(), ref.predict(X_test)
+    )
 
 
 def test_float32_stays_float32(client, friedman):
@@ -173,7 +181,8 @@ def test_float32_stays_float32(client, friedman):
     X32 = X_train.astype(np.float32)
     ref = ZORBRegressor(hidden_layer_sizes=(50,), random_state=0).fit(X32, y_train)
     reg = ZORBRegressor(hidden_layer_sizes=(50,), random_state=0).fit(
-        da.from_array(X32, chunks=500), y_train)
+        da.from_array(X32, chunks=500), y_train
+    )
     assert reg.coefs_[0].dtype == np.float32
     pred = reg.predict(da.from_array(X_test.astype(np.float32), chunks=500))
     assert pred.dtype == np.float32
@@ -192,7 +201,8 @@ def test_one_graph_pass_over_X_per_layer(friedman):
         return block
 
     Xd = da.from_array(X_train, chunks=500).map_blocks(
-        produce, meta=np.empty((0, 0), dtype=X_train.dtype))
+        produce, meta=np.empty((0, 0), dtype=X_train.dtype)
+    )
     with dask.config.set(scheduler="synchronous"):
         reg = ZORBRegressor(hidden_layer_sizes=(20, 10), random_state=0).fit(Xd, y_train)
     n_layers = reg.n_layers_ - 1  # three affine layers, one pass over X each
@@ -209,7 +219,8 @@ def test_nan_in_dask_X_raises_clear_error(client, friedman):
     for X_in in (X_bad, np.where(np.isnan(X_bad), np.inf, X_bad)):
         with pytest.raises(ValueError, match="NaN or infinity"):
             ZORBRegressor(hidden_layer_sizes=(10,), random_state=0).fit(
-                da.from_array(X_in, chunks=400), y_train)
+                da.from_array(X_in, chunks=400), y_train
+            )
     assert np.isnan(X_bad).sum() == 1  # the caller's array is untouched
 
 
@@ -250,8 +261,7 @@ def test_bad_targets_and_shapes_raise(friedman, digits):
 class _InMemoryOnly(NetworkRegressorMixin, BaseNetwork):
     """A method without a blockwise fit (the base refuses dask input)."""
 
-    def __init__(self, hidden_layer_sizes=(3,), random_state=None, verbose=0,
-                 device=None):
+    def __init__(self, hidden_layer_sizes=(3,), random_state=None, verbose=0, device=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.random_state = random_state
         self.verbose = verbose
@@ -274,10 +284,13 @@ def _iterative_estimators():
         # dask, which this file requires): an import error is a failure
         module = importlib.import_module(f"skgf.{info.name}")
         for obj in vars(module).values():
-            if (isinstance(obj, type) and issubclass(obj, BaseIterativeNetwork)
-                    and issubclass(obj, (ClassifierMixin, RegressorMixin))
-                    and obj.__module__ == module.__name__
-                    and not obj.__name__.startswith("_")):
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, BaseIterativeNetwork)
+                and issubclass(obj, (ClassifierMixin, RegressorMixin))
+                and obj.__module__ == module.__name__
+                and not obj.__name__.startswith("_")
+            ):
                 found.append(obj)
     return found
 
@@ -307,12 +320,12 @@ def test_grid_search_dask_backend_same_best_params(client, digits):
     sequential = GridSearchCV(ZORBClassifier(random_state=0), GRID, cv=cv, n_jobs=1)
     sequential.fit(X_train, y_train)
     with joblib.parallel_backend("dask"):
-        search = GridSearchCV(ZORBClassifier(random_state=0), GRID, cv=cv).fit(
-            X_train, y_train)
+        search = GridSearchCV(ZORBClassifier(random_state=0), GRID, cv=cv).fit(X_train, y_train)
     assert len(search.cv_results_["params"]) == 8
     assert search.best_params_ == sequential.best_params_
-    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
-                               sequential.cv_results_["mean_test_score"], rtol=1e-12)
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"], rtol=1e-12
+    )
     # the fitted searches ran on the workers: the refit model is a plain one
     assert isinstance(search.best_estimator_.coefs_[0], np.ndarray)
 
@@ -339,8 +352,7 @@ def test_grid_search_ray_backend_same_best_params(digits):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         with joblib.parallel_backend("ray", n_jobs=2):
-            search = GridSearchCV(ZORBClassifier(random_state=0), GRID, cv=cv).fit(
-                X_train, y_train)
+            search = GridSearchCV(ZORBClassifier(random_state=0), GRID, cv=cv).fit(X_train, y_train)
     finally:
         ray.shutdown()
     assert search.best_params_ == sequential.best_params_

@@ -39,37 +39,60 @@ RTOL = {"float64": 1e-10, "float32": 1e-5}
 ESTIMATORS = {
     "ZORBClassifier": lambda: ZORBClassifier(hidden_layer_sizes=(24, 12), random_state=0),
     "ZORBClassifier_rfw": lambda: ZORBClassifier(
-        hidden_layer_sizes=(24,), random_feature_weight=1.0,
-        class_target="softmax_inverse", random_state=1),
+        hidden_layer_sizes=(24,),
+        random_feature_weight=1.0,
+        class_target="softmax_inverse",
+        random_state=1,
+    ),
     "ZORBRegressor": lambda: ZORBRegressor(hidden_layer_sizes=(24, 12), random_state=0),
     "ZORBRegressor_rfw": lambda: ZORBRegressor(
-        hidden_layer_sizes=(24,), random_feature_weight=1.0, random_state=1),
-    "RSOClassifier": lambda: RSOClassifier(hidden_layer_sizes=(8,), max_iter=2,
-                                           batch_size=64, random_state=0),
-    "RSOClassifier_deep": lambda: RSOClassifier(hidden_layer_sizes=(6, 5), max_iter=1,
-                                                batch_size=64, random_state=2),
-    "RSORegressor": lambda: RSORegressor(hidden_layer_sizes=(8,), max_iter=2,
-                                         batch_size=64, random_state=0),
-    "RSORegressor_deep": lambda: RSORegressor(hidden_layer_sizes=(6, 5), max_iter=1,
-                                              batch_size=64, random_state=2),
-    "LRAClassifier": lambda: LRAClassifier(hidden_layer_sizes=(16,), max_iter=4,
-                                           random_state=0),
+        hidden_layer_sizes=(24,), random_feature_weight=1.0, random_state=1
+    ),
+    "RSOClassifier": lambda: RSOClassifier(
+        hidden_layer_sizes=(8,), max_iter=2, batch_size=64, random_state=0
+    ),
+    "RSOClassifier_deep": lambda: RSOClassifier(
+        hidden_layer_sizes=(6, 5), max_iter=1, batch_size=64, random_state=2
+    ),
+    "RSORegressor": lambda: RSORegressor(
+        hidden_layer_sizes=(8,), max_iter=2, batch_size=64, random_state=0
+    ),
+    "RSORegressor_deep": lambda: RSORegressor(
+        hidden_layer_sizes=(6, 5), max_iter=1, batch_size=64, random_state=2
+    ),
+    "LRAClassifier": lambda: LRAClassifier(hidden_layer_sizes=(16,), max_iter=4, random_state=0),
     "LRAClassifier_sgd_deep": lambda: LRAClassifier(
-        hidden_layer_sizes=(12, 10, 8, 6), solver="sgd", feedback="displacement",
-        error_l2_weight=0.5, update_clip=1.0, input_noise=0.1, max_iter=3,
-        random_state=3),
-    "LRARegressor": lambda: LRARegressor(hidden_layer_sizes=(16,), max_iter=4,
-                                         random_state=0),
+        hidden_layer_sizes=(12, 10, 8, 6),
+        solver="sgd",
+        feedback="displacement",
+        error_l2_weight=0.5,
+        update_clip=1.0,
+        input_noise=0.1,
+        max_iter=3,
+        random_state=3,
+    ),
+    "LRARegressor": lambda: LRARegressor(hidden_layer_sizes=(16,), max_iter=4, random_state=0),
     "SemiImplicitBPClassifier": lambda: SemiImplicitBPClassifier(
-        hidden_layer_sizes=(16,), max_iter=3, random_state=0),
+        hidden_layer_sizes=(16,), max_iter=3, random_state=0
+    ),
     "SemiImplicitBPClassifier_refine": lambda: SemiImplicitBPClassifier(
-        hidden_layer_sizes=(12, 8), activation="tanh", refinement_steps=1,
-        batch_size=50, max_iter=2, random_state=4),
+        hidden_layer_sizes=(12, 8),
+        activation="tanh",
+        refinement_steps=1,
+        batch_size=50,
+        max_iter=2,
+        random_state=4,
+    ),
     "SemiImplicitBPRegressor": lambda: SemiImplicitBPRegressor(
-        hidden_layer_sizes=(16,), max_iter=3, random_state=0),
+        hidden_layer_sizes=(16,), max_iter=3, random_state=0
+    ),
     "SemiImplicitBPRegressor_es": lambda: SemiImplicitBPRegressor(
-        hidden_layer_sizes=(16,), early_stopping=True, max_iter=4,
-        n_iter_no_change=2, random_state=5),
+        hidden_layer_sizes=(16,),
+        early_stopping=True,
+        max_iter=4,
+        n_iter_no_change=2,
+        random_state=5,
+    ),
 }
 
 
@@ -132,14 +155,16 @@ def golden():
         return {k: stored[k] for k in stored.files}
 
 
-@pytest.mark.parametrize(("name", "dtype", "variant"), list(_cases()),
-                         ids=[_key(*c) for c in _cases()])
+@pytest.mark.parametrize(
+    ("name", "dtype", "variant"), list(_cases()), ids=[_key(*c) for c in _cases()]
+)
 def test_predictions_match_stored(golden, name, dtype, variant):
     out = np.asarray(_predict_case(name, dtype, variant))
     expected = golden[_key(name, dtype, variant)]
     assert out.dtype == expected.dtype
-    np.testing.assert_allclose(out, expected, rtol=RTOL[dtype],
-                               atol=RTOL[dtype] * np.max(np.abs(expected)))
+    np.testing.assert_allclose(
+        out, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * np.max(np.abs(expected))
+    )
 
 
 def test_golden_file_covers_every_case(golden):

@@ -30,7 +30,7 @@ def test_chunked_ridge_matches_reference(n, d, k, chunk, alpha, offset, seed):
     T = rng.randn(n, k)
     acc = GramAccumulator(xp)
     for start in range(0, n, chunk):
-        acc.add(H[start:start + chunk], T[start:start + chunk])
+        acc.add(H[start : start + chunk], T[start : start + chunk])
     W, b = acc.solve(alpha)
     W_ref, b_ref = lstsq_reference(H, T, alpha)
     np.testing.assert_allclose(W, W_ref, rtol=1e-6, atol=1e-6)
@@ -80,8 +80,9 @@ def test_bounded_inverse_round_trips_inside_clip_range(name, low, width, values)
     unit = np.clip(values, 2 * INVERSE_CLIP_EPS, 1 - 2 * INVERSE_CLIP_EPS)
     T = low + width * unit
     Z = inverse(xp, name, T, (low, high))
-    np.testing.assert_allclose(activate(xp, name, Z, (low, high)), T,
-                               rtol=1e-7, atol=1e-9 * (abs(low) + width))
+    np.testing.assert_allclose(
+        activate(xp, name, Z, (low, high)), T, rtol=1e-7, atol=1e-9 * (abs(low) + width)
+    )
 
 
 def test_inverse_clips_out_of_range_targets():

@@ -70,16 +70,21 @@ def test_no_update_reads_a_gradient_through_forward_weights(feedback):
     X = rng.randn(20, 6)
     y = np.arange(20) % 3
     Y = np.eye(3)[y]
-    est = LRAClassifier(hidden_layer_sizes=(40, 30), batch_size=20, shuffle=False,
-                        alpha=0.0, feedback=feedback, random_state=0)
+    est = LRAClassifier(
+        hidden_layer_sizes=(40, 30),
+        batch_size=20,
+        shuffle=False,
+        alpha=0.0,
+        feedback=feedback,
+        random_state=0,
+    )
     est.partial_fit(X, y, classes=[0, 1, 2])  # initialise, one Adam step
     other = copy.deepcopy(est)
     _, Hs = forward_layers(numpy_namespace(), X, est.coefs_, est.intercepts_, "relu")
     for i in (1, 2):  # every forward weight above the first layer
         W = other.coefs_[i]
         other.coefs_[i] = W + _null_space(Hs[i], rng, W.shape[1], 3 * np.abs(W).max())
-    _, Hs_other = forward_layers(numpy_namespace(), X, other.coefs_, other.intercepts_,
-                                 "relu")
+    _, Hs_other = forward_layers(numpy_namespace(), X, other.coefs_, other.intercepts_, "relu")
     for a, b in zip(Hs, Hs_other):
         np.testing.assert_allclose(a, b, atol=1e-10)
 
@@ -87,8 +92,7 @@ def test_no_update_reads_a_gradient_through_forward_weights(feedback):
     for i in (0, 1):  # backprop's lower-layer gradients read the perturbed weights
         assert np.abs(bp[i] - bp_other[i]).max() > 0.1 * np.abs(bp[i]).max()
 
-    before = [copy.deepcopy(e.coefs_ + e.intercepts_ + e.feedback_matrices_)
-              for e in (est, other)]
+    before = [copy.deepcopy(e.coefs_ + e.intercepts_ + e.feedback_matrices_) for e in (est, other)]
     est.partial_fit(X, y)
     other.partial_fit(X, y)
     after = [e.coefs_ + e.intercepts_ + e.feedback_matrices_ for e in (est, other)]
@@ -107,13 +111,20 @@ def test_feedback_matrices_carry_the_hidden_signal():
     coefs = [rng.randn(5, 7) * 0.5, rng.randn(7, 6) * 0.5, rng.randn(6, 4) * 0.5]
     intercepts = [np.zeros(7), np.zeros(6), np.zeros(4)]
     feedback = [rng.randn(6, 7), rng.randn(4, 6)]
-    kw = dict(activation="tanh", classification=True, target_step=0.1,
-              error_l2_weight=1.0, alpha=0.0, feedback_update_scale=1.0,
-              feedback_rule="kolen_pollack")
+    kw = dict(
+        activation="tanh",
+        classification=True,
+        target_step=0.1,
+        error_l2_weight=1.0,
+        alpha=0.0,
+        feedback_update_scale=1.0,
+        feedback_rule="kolen_pollack",
+    )
     sources = error_sources(3, 0)
     _, dW, _, dE = lra_updates(xp, X, Y, coefs, intercepts, feedback, sources, **kw)
-    _, dW2, _, _ = lra_updates(xp, X, Y, coefs, intercepts, [feedback[0], -feedback[1]],
-                               sources, **kw)
+    _, dW2, _, _ = lra_updates(
+        xp, X, Y, coefs, intercepts, [feedback[0], -feedback[1]], sources, **kw
+    )
     np.testing.assert_array_equal(dW[2], dW2[2])
     assert not np.allclose(dW[1], dW2[1]) and not np.allclose(dW[0], dW2[0])
     # Kolen-Pollack feedback updates are the transposed Hebbian updates above
@@ -123,8 +134,7 @@ def test_feedback_matrices_carry_the_hidden_signal():
     _, _, _, dE_disp = lra_updates(xp, X, Y, coefs, intercepts, feedback, sources, **kw)
     _, Hs = forward_layers(xp, X, coefs, intercepts, "tanh")
     e_out = np.exp(Hs[-1]) / np.exp(Hs[-1]).sum(axis=1, keepdims=True) - Y
-    np.testing.assert_allclose(dE_disp[1], -e_out.T @ (e_out @ feedback[1]) / 16,
-                               rtol=1e-10)
+    np.testing.assert_allclose(dE_disp[1], -e_out.T @ (e_out @ feedback[1]) / 16, rtol=1e-10)
 
 
 def test_transposed_feedback_with_identity_recovers_scaled_backprop():
@@ -137,10 +147,21 @@ def test_transposed_feedback_with_identity_recovers_scaled_backprop():
     intercepts = [rng.randn(5), rng.randn(3), rng.randn(2)]
     beta = 0.3
     _, dW, db, _ = lra_updates(
-        xp, X, Y, coefs, intercepts, [coefs[1].T, coefs[2].T], error_sources(3, 0),
-        activation="identity", classification=False, target_step=beta,
-        error_l2_weight=1.0, alpha=0.0, feedback_update_scale=1.0,
-        feedback_rule="fixed")
+        xp,
+        X,
+        Y,
+        coefs,
+        intercepts,
+        [coefs[1].T, coefs[2].T],
+        error_sources(3, 0),
+        activation="identity",
+        classification=False,
+        target_step=beta,
+        error_l2_weight=1.0,
+        alpha=0.0,
+        feedback_update_scale=1.0,
+        feedback_rule="fixed",
+    )
     Hs = [X, X @ coefs[0] + intercepts[0]]
     Hs.append(Hs[1] @ coefs[1] + intercepts[1])
     delta = Hs[2] @ coefs[2] + intercepts[2] - Y
@@ -158,18 +179,20 @@ def test_learned_feedback_follows_transposed_weight_updates():
     ``fixed`` never moves."""
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    est = LRAClassifier(hidden_layer_sizes=(12, 8), alpha=0.0, max_iter=3,
-                        random_state=0).fit(X, y)
+    est = LRAClassifier(hidden_layer_sizes=(12, 8), alpha=0.0, max_iter=3, random_state=0).fit(X, y)
     W0, E0 = copy.deepcopy(est.coefs_), copy.deepcopy(est.feedback_matrices_)
     est.set_params(warm_start=True, max_iter=1).fit(X, y)
     for i, E in enumerate(est.feedback_matrices_):
-        np.testing.assert_allclose(E - E0[i], (est.coefs_[i + 1] - W0[i + 1]).T,
-                                   rtol=1e-6, atol=1e-12)
-    fixed = LRAClassifier(hidden_layer_sizes=(12, 8), feedback="fixed", max_iter=3,
-                          random_state=0)
+        np.testing.assert_allclose(
+            E - E0[i], (est.coefs_[i + 1] - W0[i + 1]).T, rtol=1e-6, atol=1e-12
+        )
+    fixed = LRAClassifier(hidden_layer_sizes=(12, 8), feedback="fixed", max_iter=3, random_state=0)
     fixed.fit(X, y)
-    E_init = LRAClassifier(hidden_layer_sizes=(12, 8), feedback="fixed", max_iter=1,
-                           random_state=0).fit(X, y).feedback_matrices_
+    E_init = (
+        LRAClassifier(hidden_layer_sizes=(12, 8), feedback="fixed", max_iter=1, random_state=0)
+        .fit(X, y)
+        .feedback_matrices_
+    )
     for a, b in zip(fixed.feedback_matrices_, E_init):
         np.testing.assert_array_equal(a, b)
 
@@ -179,12 +202,12 @@ def test_error_skip_connections():
     assert error_sources(5, 2) == [4, 2, 4, 4]  # layer 3 is adjacent to the output
     assert error_sources(6, 3) == [1, 2, 5, 4, 5]
     X, y = load_digits(return_X_y=True)
-    deep = LRAClassifier(hidden_layer_sizes=(32, 32, 32, 32), max_iter=2,
-                         random_state=0).fit(X / 16, y)
+    deep = LRAClassifier(hidden_layer_sizes=(32, 32, 32, 32), max_iter=2, random_state=0).fit(
+        X / 16, y
+    )
     shapes = [E.shape for E in deep.feedback_matrices_]
     assert shapes == [(10, 32), (32, 32), (10, 32), (10, 32)]  # "auto" -> every 2nd
-    shallow = LRAClassifier(hidden_layer_sizes=(32, 32), max_iter=2,
-                            random_state=0).fit(X / 16, y)
+    shallow = LRAClassifier(hidden_layer_sizes=(32, 32), max_iter=2, random_state=0).fit(X / 16, y)
     assert [E.shape for E in shallow.feedback_matrices_] == [(32, 32), (10, 32)]
 
 
@@ -218,17 +241,21 @@ def test_diabetes():
     assert lra.score(X_test, y_test) >= 0.2
 
 
-@pytest.mark.parametrize("params", [
-    dict(feedback="fixed"),
-    dict(feedback="displacement", feedback_update_scale=0.01),
-    dict(activation="tanh"),
-    dict(solver="sgd", learning_rate_init=0.01),
-    dict(solver="sgd", learning_rate_init=0.2, momentum=0.0),
-    dict(error_l2_weight=0.24),
-    dict(update_clip=1.0, input_noise=0.1),
-    dict(feedback_init="unit_normal", feedback_update_scale=0.01),
-    dict(hidden_layer_sizes=(64, 64, 64, 64)),
-], ids=str)
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(feedback="fixed"),
+        dict(feedback="displacement", feedback_update_scale=0.01),
+        dict(activation="tanh"),
+        dict(solver="sgd", learning_rate_init=0.01),
+        dict(solver="sgd", learning_rate_init=0.2, momentum=0.0),
+        dict(error_l2_weight=0.24),
+        dict(update_clip=1.0, input_noise=0.1),
+        dict(feedback_init="unit_normal", feedback_update_scale=0.01),
+        dict(hidden_layer_sizes=(64, 64, 64, 64)),
+    ],
+    ids=str,
+)
 def test_options_train(digits, params):
     X_train, X_test, y_train, y_test = digits
     clf = LRAClassifier(max_iter=40, random_state=0, **params).fit(X_train, y_train)
@@ -323,8 +350,7 @@ def test_float32_kept_and_close_to_float64(digits):
     X_train, X_test, y_train, _ = digits
     c64 = LRAClassifier(max_iter=10, random_state=0).fit(X_train, y_train)
     c32 = LRAClassifier(max_iter=10, random_state=0).fit(X_train.astype(np.float32), y_train)
-    assert all(a.dtype == np.float32
-               for a in c32.coefs_ + c32.intercepts_ + c32.feedback_matrices_)
+    assert all(a.dtype == np.float32 for a in c32.coefs_ + c32.intercepts_ + c32.feedback_matrices_)
     proba32 = c32.predict_proba(X_test.astype(np.float32))
     assert proba32.dtype == np.float32
     np.testing.assert_allclose(proba32, c64.predict_proba(X_test), atol=2e-3)
@@ -340,8 +366,13 @@ def test_classifier_array_api_strict_matches_numpy(device, dtype):
     dev = xps.Device(device)
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X).astype(dtype)
-    params = dict(hidden_layer_sizes=(16, 8), max_iter=15, random_state=0,
-                  early_stopping=True, input_noise=0.05)
+    params = dict(
+        hidden_layer_sizes=(16, 8),
+        max_iter=15,
+        random_state=0,
+        early_stopping=True,
+        input_noise=0.05,
+    )
     ref = LRAClassifier(**params).fit(X, y)
     X_xp = xps.asarray(X, device=dev)
     with sklearn.config_context(array_api_dispatch=True):
@@ -361,8 +392,9 @@ def test_regressor_array_api_strict_matches_numpy(device):
     xps = pytest.importorskip("array_api_strict")
     dev = xps.Device(device)
     X, y = make_friedman1(n_samples=300, random_state=0)
-    params = dict(hidden_layer_sizes=(16, 8), max_iter=15, solver="sgd",
-                  update_clip=0.5, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(16, 8), max_iter=15, solver="sgd", update_clip=0.5, random_state=0
+    )
     ref = LRARegressor(**params).fit(X, y)
     X_xp = xps.asarray(X, device=dev)
     with sklearn.config_context(array_api_dispatch=True):
@@ -378,12 +410,12 @@ def test_strict_fit_pickles_to_numpy_and_continues():
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     with sklearn.config_context(array_api_dispatch=True):
-        est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=3,
-                            random_state=0).fit(xps.asarray(X), xps.asarray(y))
+        est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(
+            xps.asarray(X), xps.asarray(y)
+        )
     clone = pickle.loads(pickle.dumps(est))
     assert all(isinstance(E, np.ndarray) for E in clone.feedback_matrices_)
-    assert all(isinstance(m, np.ndarray)
-               for m in clone._rule_state.optimizer.first_moments)
+    assert all(isinstance(m, np.ndarray) for m in clone._rule_state.optimizer.first_moments)
     clone.partial_fit(X, y)  # continues in NumPy
     assert clone.n_iter_ == 4
 
@@ -409,8 +441,7 @@ def test_pickle_round_trip_keeps_optimiser_state():
     # continuing after unpickling equals continuing the original (same Adam state)
     clf.partial_fit(X, y)
     clone.partial_fit(X, y)
-    for a, b in zip(clf.coefs_ + clf.feedback_matrices_,
-                    clone.coefs_ + clone.feedback_matrices_):
+    for a, b in zip(clf.coefs_ + clf.feedback_matrices_, clone.coefs_ + clone.feedback_matrices_):
         np.testing.assert_array_equal(a, b)
 
 
@@ -428,8 +459,9 @@ def test_string_labels_and_multi_output():
 def test_pipeline_grid_search_parallel():
     X, y = load_digits(return_X_y=True)
     pipe = make_pipeline(StandardScaler(), LRAClassifier(max_iter=60, random_state=0))
-    grid = GridSearchCV(pipe, {"lraclassifier__feedback": ["kolen_pollack", "fixed"]},
-                        cv=3, n_jobs=2).fit(X, y)
+    grid = GridSearchCV(
+        pipe, {"lraclassifier__feedback": ["kolen_pollack", "fixed"]}, cv=3, n_jobs=2
+    ).fit(X, y)
     assert grid.best_score_ > 0.9
     assert grid.best_estimator_[-1].n_iter_ >= 1
 
@@ -456,10 +488,18 @@ def test_bad_input_raises_and_leaves_data_untouched(Estimator):
     with pytest.raises(ValueError, match="features"):
         est.partial_fit(X[:, :3], y)
     bad_params = [
-        dict(solver="lbfgs"), dict(feedback="random"), dict(feedback_init="orthogonal"),
-        dict(target_step=0.0), dict(error_l2_weight=1.5), dict(error_skip_every=-1),
-        dict(update_clip=0.0), dict(input_noise=-0.1), dict(momentum=1.0),
-        dict(learning_rate_init=0.0), dict(batch_size=0), dict(activation="softsign"),
+        dict(solver="lbfgs"),
+        dict(feedback="random"),
+        dict(feedback_init="orthogonal"),
+        dict(target_step=0.0),
+        dict(error_l2_weight=1.5),
+        dict(error_skip_every=-1),
+        dict(update_clip=0.0),
+        dict(input_noise=-0.1),
+        dict(momentum=1.0),
+        dict(learning_rate_init=0.0),
+        dict(batch_size=0),
+        dict(activation="softsign"),
     ]
     for params in bad_params:
         name = next(iter(params))
@@ -473,8 +513,9 @@ def test_divergence_is_reported():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.warns(ConvergenceWarning, match="diverged.*step size"):
-            reg = LRARegressor(solver="sgd", learning_rate_init=1e3, max_iter=50,
-                               random_state=0).fit(X, y.astype(float))
+            reg = LRARegressor(
+                solver="sgd", learning_rate_init=1e3, max_iter=50, random_state=0
+            ).fit(X, y.astype(float))
     # the diverged iterations are undone: finite weights and predictions
     assert all(np.all(np.isfinite(W)) for W in reg.coefs_ + reg.intercepts_)
     assert np.all(np.isfinite(reg.predict(X)))

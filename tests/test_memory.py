@@ -47,7 +47,8 @@ def test_zorb_fit_memory_does_not_grow_with_n_samples():
     peaks = []
     for n in (20000, 40000):
         Xn, yn = X[:n].copy(), y[:n].copy()
-        peaks.append(_traced_peak(
-            skgf.ZORBClassifier(hidden_layer_sizes=(200,), random_state=0).fit, Xn, yn))
+        peaks.append(
+            _traced_peak(skgf.ZORBClassifier(hidden_layer_sizes=(200,), random_state=0).fit, Xn, yn)
+        )
     # the per-sample part (one-hot targets, class codes) is a few bytes per row
     assert peaks[1] - peaks[0] < 0.25 * (X[:20000].nbytes)

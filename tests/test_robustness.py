@@ -64,8 +64,7 @@ SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
 )
 
-X_DTYPES = ["float64", "float32", "float16", "int64", "int32", "uint8", "bool",
-            "pandas"]
+X_DTYPES = ["float64", "float32", "float16", "int64", "int32", "uint8", "bool", "pandas"]
 SCALES = [1e-20, 1e-10, 1e-3, 1.0, 1e3, 1e10, 1e20]
 LABEL_SETS = [
     [0, 1, 2, 3],
@@ -96,7 +95,7 @@ def _features(rng, n, d, kind, scale, x_dtype):
             if col_kind == "bool":
                 frame[f"f{j}"] = X[:, j] > 0
             elif col_kind == "int64":
-                frame[f"f{j}"] = np.clip(np.round(X[:, j]), -2**62, 2**62).astype(np.int64)
+                frame[f"f{j}"] = np.clip(np.round(X[:, j]), -(2**62), 2**62).astype(np.int64)
             else:
                 frame[f"f{j}"] = X[:, j].astype(col_kind)
         return pd.DataFrame(frame)
@@ -113,8 +112,7 @@ def _features(rng, n, d, kind, scale, x_dtype):
 def cases(draw, classifier):
     seed = draw(st.integers(0, 2**31 - 1))
     rng = np.random.RandomState(seed)
-    kind = draw(st.sampled_from(["plain", "constant", "duplicated", "wide",
-                                 "one_per_class"]))
+    kind = draw(st.sampled_from(["plain", "constant", "duplicated", "wide", "one_per_class"]))
     x_dtype = draw(st.sampled_from(X_DTYPES))
     scale = draw(st.sampled_from(SCALES))
     if classifier:
@@ -131,23 +129,26 @@ def cases(draw, classifier):
     X = _features(rng, n, d, kind, scale, x_dtype)
 
     if classifier:
-        codes = np.arange(n) % n_classes if kind == "one_per_class" else (
-            rng.randint(0, n_classes, size=n))
+        codes = (
+            np.arange(n) % n_classes
+            if kind == "one_per_class"
+            else (rng.randint(0, n_classes, size=n))
+        )
         y = np.array(labels, dtype=object)[codes]
         if all(not isinstance(v, str) for v in labels):
             y = np.asarray(y.tolist())  # numbers or bools: a numeric array
     else:
         y_scale = draw(st.sampled_from(SCALES))
         n_targets = draw(st.sampled_from([0, 0, 1, 2]))  # 0: a 1-D y
-        y = rng.randn(n, max(n_targets, 1)) * y_scale + draw(
-            st.sampled_from([0.0, 5.0, -1e6]))
+        y = rng.randn(n, max(n_targets, 1)) * y_scale + draw(st.sampled_from([0.0, 5.0, -1e6]))
         if draw(st.booleans()) and n > 1:
             y[:] = y[0]  # constant target
         if n_targets == 0:
             y = y[:, 0]
 
-    weights = draw(st.sampled_from([None, None, "random", "integer", "random",
-                                    "integer", None, "zeros"]))
+    weights = draw(
+        st.sampled_from([None, None, "random", "integer", "random", "integer", None, "zeros"])
+    )
     if weights == "random":
         sample_weight = rng.rand(n) * 10 ** rng.uniform(-3, 3)
     elif weights == "integer":
@@ -185,16 +186,18 @@ def _lra_params(draw):
 
 
 def _sibp_params(draw):
-    return dict(_iterative_params(draw),
-                refinement_steps=draw(st.sampled_from([0, 0, 1])))
+    return dict(_iterative_params(draw), refinement_steps=draw(st.sampled_from([0, 0, 1])))
 
 
 def _rso_params(draw):
     params = _iterative_params(draw)
     params["max_iter"] = draw(st.integers(1, 2))
-    return dict(params, batch_refresh=draw(st.sampled_from(["unit", 1, 50])),
-                visiting_order=draw(st.sampled_from(["unit", "random"])),
-                perturbation_reference=draw(st.sampled_from(["current", "initial"])))
+    return dict(
+        params,
+        batch_refresh=draw(st.sampled_from(["unit", 1, 50])),
+        visiting_order=draw(st.sampled_from(["unit", "random"])),
+        perturbation_reference=draw(st.sampled_from(["current", "initial"])),
+    )
 
 
 def _with_class_weight(draw, params):
@@ -266,7 +269,7 @@ def _check_fit(est, X, y, sample_weight, classifier):
             return f"refused:{expected}"
         # the inputs were fine: only a too-small early-stopping split or a
         # first iteration that diverged (extreme scales) may refuse them
-        assert ("early_stopping" in message or "diverged" in message), message
+        assert "early_stopping" in message or "diverged" in message, message
         return "early_stopping" if "early_stopping" in message else "diverged"
     finally:
         if isinstance(X, pd.DataFrame):
@@ -282,8 +285,11 @@ def _check_fit(est, X, y, sample_weight, classifier):
         assert np.all(np.isfinite(np.asarray(A))), "non-finite weights"
 
     n = y.shape[0]
-    x_dtype = (np.float32 if not isinstance(X, pd.DataFrame)
-               and np.asarray(X).dtype == np.float32 else np.float64)
+    x_dtype = (
+        np.float32
+        if not isinstance(X, pd.DataFrame) and np.asarray(X).dtype == np.float32
+        else np.float64
+    )
     if isinstance(X, pd.DataFrame) and all(X.dtypes == np.float32):
         x_dtype = np.float32
     with np.errstate(all="ignore"):
@@ -303,7 +309,8 @@ def _check_fit(est, X, y, sample_weight, classifier):
         assert pred.shape == shape
         assert pred.dtype == x_dtype
         assert np.all(np.isfinite(pred)), (
-            f"non-finite predictions; warnings: {[str(w.message) for w in warned]}")
+            f"non-finite predictions; warnings: {[str(w.message) for w in warned]}"
+        )
     return "fitted"
 
 
@@ -323,8 +330,7 @@ def test_awkward_data_fits_or_fails_clearly(Estimator):
             params = _with_class_weight(data.draw, params)
             if params["class_weight"] == "dict":
                 classes = [] if _mixed_labels(y) else np.unique(y).tolist()
-                params["class_weight"] = {
-                    c: w for c, w in zip(classes, [2.0, 0.5, 0.0, 1.0, 3.0])}
+                params["class_weight"] = {c: w for c, w in zip(classes, [2.0, 0.5, 0.0, 1.0, 3.0])}
         est = Estimator(random_state=0, **params)
         outcome = _check_fit(est, X, y, sample_weight, classifier)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -345,6 +351,7 @@ def _wine(wine, classifier):
 
 def _state(est):
     """Every fitted attribute, arrays as NumPy copies (for equality checks)."""
+
     def host(v):
         if dataclasses.is_dataclass(v) and not isinstance(v, type):  # e.g. a rule's state
             return {f.name: host(getattr(v, f.name)) for f in dataclasses.fields(v)}
@@ -355,6 +362,7 @@ def _state(est):
         if hasattr(v, "shape") and hasattr(v, "dtype"):
             return np.array(v, copy=True)
         return v
+
     params = est.get_params(deep=False)
     return {k: host(v) for k, v in vars(est).items() if k not in params}
 
@@ -398,8 +406,9 @@ def _interrupt_on_call(monkeypatch, module, attr, n):
 def test_keyboard_interrupt_keeps_previous_state(Estimator, how, monkeypatch, wine):
     classifier = Estimator in CLASSIFIERS
     X, y = _wine(wine, classifier)
-    est = Estimator(hidden_layer_sizes=(8,), batch_size=40, max_iter=3,
-                    warm_start=True, random_state=0)
+    est = Estimator(
+        hidden_layer_sizes=(8,), batch_size=40, max_iter=3, warm_start=True, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if how != "first_fit":
@@ -430,9 +439,10 @@ def test_keyboard_interrupt_keeps_previous_state(Estimator, how, monkeypatch, wi
         reference.fit(X, y)
         reference.fit(X, y)
         est.fit(X, y)
-    np.testing.assert_allclose(est.predict(X) if not classifier else est.predict_proba(X),
-                               reference.predict(X) if not classifier
-                               else reference.predict_proba(X))
+    np.testing.assert_allclose(
+        est.predict(X) if not classifier else est.predict_proba(X),
+        reference.predict(X) if not classifier else reference.predict_proba(X),
+    )
 
 
 @pytest.mark.parametrize("Estimator", [ZORBClassifier, ZORBRegressor], ids=estimator_id)
@@ -463,8 +473,7 @@ def test_keyboard_interrupt_in_zorb_layer_solve(Estimator, monkeypatch, wine):
 def test_failed_warm_fit_keeps_previous_state(wine):
     """Not only interruptions: any error in a fit leaves the model as it was."""
     X, y = wine
-    est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True,
-                        random_state=0)
+    est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=2, warm_start=True, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
@@ -515,8 +524,7 @@ def _poison_iteration(monkeypatch, Estimator, at):
 def test_non_finite_iteration_is_undone(Estimator, monkeypatch, wine):
     classifier = Estimator in CLASSIFIERS
     X, y = _wine(wine, classifier)
-    params = dict(hidden_layer_sizes=(8,), max_iter=6, n_iter_no_change=100,
-                  random_state=0)
+    params = dict(hidden_layer_sizes=(8,), max_iter=6, n_iter_no_change=100, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clean = Estimator(**params).fit(X, y)

@@ -50,8 +50,15 @@ def test_proximal_solve_primal_dual_reference(shape, alpha):
     np.testing.assert_allclose(W_cur, W_ref, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(b_cur, b_ref, rtol=1e-9, atol=1e-10)
     # float32 in, float32 out, close to the float64 answer
-    W32, b32 = proximal_solve(xp, F.astype(np.float32), Z.astype(np.float32),
-                              W.astype(np.float32), b.astype(np.float32), 0.7, alpha)
+    W32, b32 = proximal_solve(
+        xp,
+        F.astype(np.float32),
+        Z.astype(np.float32),
+        W.astype(np.float32),
+        b.astype(np.float32),
+        0.7,
+        alpha,
+    )
     assert W32.dtype == np.float32 and b32.dtype == np.float32
     np.testing.assert_allclose(W32, W_ref, rtol=1e-3, atol=1e-3)
 
@@ -62,8 +69,9 @@ def test_proximal_solve_array_api_strict():
     for n, d in [(5, 11), (20, 4)]:
         F, Z, W, b = rng.randn(n, d), rng.randn(n, 2), rng.randn(d, 2), rng.randn(2)
         W_ref, b_ref = proximal_reference(F, Z, W, b, lam=0.5, alpha=0.1)
-        W_s, b_s = proximal_solve(xps, xps.asarray(F), xps.asarray(Z), xps.asarray(W),
-                                  xps.asarray(b), 0.5, 0.1)
+        W_s, b_s = proximal_solve(
+            xps, xps.asarray(F), xps.asarray(Z), xps.asarray(W), xps.asarray(b), 0.5, 0.1
+        )
         assert isinstance(W_s, type(xps.asarray(F)))
         np.testing.assert_allclose(np.asarray(W_s), W_ref, rtol=1e-9, atol=1e-10)
         np.testing.assert_allclose(np.asarray(b_s), b_ref, rtol=1e-9, atol=1e-10)
@@ -114,8 +122,14 @@ def test_large_proximal_weight_is_sgd_step(kind):
         y = (y - y.mean()) / y.std()  # skgf standardises y: make that a no-op
         Est, MLP = SemiImplicitBPRegressor, MLPRegressor
     eta, alpha = 0.1, 0.01
-    common = dict(hidden_layer_sizes=(8, 7), activation="tanh", batch_size=60,
-                  max_iter=1, shuffle=False, alpha=alpha)
+    common = dict(
+        hidden_layer_sizes=(8, 7),
+        activation="tanh",
+        batch_size=60,
+        max_iter=1,
+        shuffle=False,
+        alpha=alpha,
+    )
     errors = []
     for weight in (1e3, 1e5):
         est = Est(neuron_step_size=eta, proximal_weight=weight, random_state=0, **common)
@@ -123,12 +137,17 @@ def test_large_proximal_weight_is_sgd_step(kind):
         W0 = [W.copy() for W in est.coefs_]
         b0 = [b.copy() for b in est.intercepts_]
         est.set_params(warm_start=True).fit(X, y)
-        mlp = MLP(solver="sgd", momentum=0.0, learning_rate_init=eta / weight,
-                  tol=0.0, random_state=0, **common)
+        mlp = MLP(
+            solver="sgd",
+            momentum=0.0,
+            learning_rate_init=eta / weight,
+            tol=0.0,
+            random_state=0,
+            **common,
+        )
         mlp = _mlp_one_step(mlp, X, y, W0, b0)
         num = den = 0.0
-        for a, m, a0 in zip(est.coefs_ + est.intercepts_, mlp.coefs_ + mlp.intercepts_,
-                            W0 + b0):
+        for a, m, a0 in zip(est.coefs_ + est.intercepts_, mlp.coefs_ + mlp.intercepts_, W0 + b0):
             num += np.sum(((a - a0) - (m - a0)) ** 2)
             den += np.sum((m - a0) ** 2)
         errors.append(np.sqrt(num / den))
@@ -186,8 +205,19 @@ def test_refinement_lowers_exact_proximal_objective(activation):
     results = {}
     for steps in (0, 3):
         coefs, ints = list(W), list(b)
-        sibp_update(xp, X, Y, coefs, ints, activation, True, step=step, lam=lam,
-                    alpha=0.0, refinement_steps=steps)
+        sibp_update(
+            xp,
+            X,
+            Y,
+            coefs,
+            ints,
+            activation,
+            True,
+            step=step,
+            lam=lam,
+            alpha=0.0,
+            refinement_steps=steps,
+        )
         results[steps] = (coefs, ints)
     # same output layer, hence the same hidden target T
     np.testing.assert_array_equal(results[0][0][1], results[3][0][1])
@@ -276,8 +306,12 @@ def test_array_api_strict_matches_numpy(Est, dtype):
         if Est is SemiImplicitBPClassifier:
             proba = est.predict_proba(X_s)
             assert isinstance(proba, type(X_s)) and proba.dtype == X_s.dtype
-            np.testing.assert_allclose(np.asarray(proba), ref.predict_proba(X),
-                                       rtol=1e-3, atol=1e-4 if dtype == np.float32 else 1e-9)
+            np.testing.assert_allclose(
+                np.asarray(proba),
+                ref.predict_proba(X),
+                rtol=1e-3,
+                atol=1e-4 if dtype == np.float32 else 1e-9,
+            )
     tol = 1e-4 if dtype == np.float32 else 1e-9
     np.testing.assert_allclose(np.asarray(out), ref.predict(X), rtol=tol, atol=tol)
     np.testing.assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=tol * 10)
@@ -334,22 +368,22 @@ def test_partial_fit_and_warm_start():
 def test_early_stopping_and_refinement():
     X, y = load_digits(return_X_y=True)
     X_tr, X_te, y_tr, y_te = _split(X, y)
-    clf = SemiImplicitBPClassifier(early_stopping=True, n_iter_no_change=3,
-                                   max_iter=60, random_state=0).fit(X_tr, y_tr)
+    clf = SemiImplicitBPClassifier(
+        early_stopping=True, n_iter_no_change=3, max_iter=60, random_state=0
+    ).fit(X_tr, y_tr)
     assert clf.n_iter_ < 60
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.score(X_te, y_te) >= 0.94
-    ref = SemiImplicitBPClassifier(refinement_steps=2, max_iter=20,
-                                   random_state=0).fit(X_tr, y_tr)
+    ref = SemiImplicitBPClassifier(refinement_steps=2, max_iter=20, random_state=0).fit(X_tr, y_tr)
     assert ref.score(X_te, y_te) >= 0.95
 
 
 def test_pipeline_grid_search():
     X, y = load_breast_cancer(return_X_y=True)
-    pipe = make_pipeline(StandardScaler(),
-                         SemiImplicitBPClassifier(max_iter=10, random_state=0))
-    grid = GridSearchCV(pipe, {"semiimplicitbpclassifier__proximal_weight": [0.01, 0.1]},
-                        cv=2, n_jobs=2).fit(X, y)
+    pipe = make_pipeline(StandardScaler(), SemiImplicitBPClassifier(max_iter=10, random_state=0))
+    grid = GridSearchCV(
+        pipe, {"semiimplicitbpclassifier__proximal_weight": [0.01, 0.1]}, cv=2, n_jobs=2
+    ).fit(X, y)
     assert grid.best_score_ > 0.9
 
 
@@ -366,9 +400,13 @@ def test_bad_input():
     clf.fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :5])
-    for bad in (dict(neuron_step_size=0.0), dict(proximal_weight=-1.0),
-                dict(refinement_steps=-1), dict(activation="softplus"),
-                dict(batch_size=0)):
+    for bad in (
+        dict(neuron_step_size=0.0),
+        dict(proximal_weight=-1.0),
+        dict(refinement_steps=-1),
+        dict(activation="softplus"),
+        dict(batch_size=0),
+    ):
         with pytest.raises(ValueError):
             SemiImplicitBPClassifier(**bad).fit(X, y)
     with pytest.raises(ValueError, match="at least 2 classes"):
@@ -380,10 +418,8 @@ def test_bad_input():
 def test_divergence_is_reported():
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X).astype(np.float32)
-    with pytest.warns(ConvergenceWarning, match="diverged.*step"), \
-            np.errstate(all="ignore"):
-        clf = SemiImplicitBPClassifier(neuron_step_size=1e10, max_iter=20,
-                                       random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="diverged.*step"), np.errstate(all="ignore"):
+        clf = SemiImplicitBPClassifier(neuron_step_size=1e10, max_iter=20, random_state=0).fit(X, y)
     # the non-finite iteration is undone: finite weights and probabilities
     assert all(np.all(np.isfinite(W)) for W in clf.coefs_ + clf.intercepts_)
     assert np.all(np.isfinite(clf.predict_proba(X)))

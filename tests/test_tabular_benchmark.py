@@ -38,8 +38,7 @@ def test_splits_are_disjoint_and_capped():
 
 
 def test_quick_run_writes_reports_and_resumes(tmp_path, capsys):
-    args = ["--quick", "--sets", "diabetes,friedman1", "--splits", "1",
-            "--out-dir", str(tmp_path)]
+    args = ["--quick", "--sets", "diabetes,friedman1", "--splits", "1", "--out-dir", str(tmp_path)]
     assert tabular.main(args) == 0
     csv_path = tmp_path / "tabular_quick.csv"
     rows = _rows(csv_path)
@@ -81,14 +80,13 @@ def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="unknown data set"):
         tabular.main(["--sets", "nope", "--out-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="unknown model"):
-        tabular.main(["--sets", "diabetes", "--models", "Nope",
-                      "--out-dir", str(tmp_path)])
+        tabular.main(["--sets", "diabetes", "--models", "Nope", "--out-dir", str(tmp_path)])
     try:
         import cupy  # noqa: F401
     except ImportError:  # without CuPy, --device cuda stops with the hint
         with pytest.raises(SystemExit, match="CuPy"):
-            tabular.main(["--sets", "diabetes", "--device", "cuda",
-                          "--out-dir", str(tmp_path)])
+            tabular.main(["--sets", "diabetes", "--device", "cuda", "--out-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="not found"):
-        tabular.main(["--sets", "concrete", "--data-dir", str(tmp_path),
-                      "--out-dir", str(tmp_path)])
+        tabular.main(
+            ["--sets", "concrete", "--data-dir", str(tmp_path), "--out-dir", str(tmp_path)]
+        )

@@ -45,10 +45,12 @@ def test_zorb_zero_weight_outliers_do_not_move_activation_ranges(friedman_small,
     y[:5] = 1e4  # outlying targets, weighted out
     w = np.ones_like(y)
     w[:5] = 0.0
-    weighted = ZORBRegressor(hidden_layer_sizes=(15, 10), activation=activation,
-                             random_state=0).fit(X, y, sample_weight=w)
-    dropped = ZORBRegressor(hidden_layer_sizes=(15, 10), activation=activation,
-                            random_state=0).fit(X[5:], y[5:])
+    weighted = ZORBRegressor(
+        hidden_layer_sizes=(15, 10), activation=activation, random_state=0
+    ).fit(X, y, sample_weight=w)
+    dropped = ZORBRegressor(hidden_layer_sizes=(15, 10), activation=activation, random_state=0).fit(
+        X[5:], y[5:]
+    )
     np.testing.assert_allclose(weighted.activation_ranges_, dropped.activation_ranges_)
     np.testing.assert_allclose(weighted.predict(X), dropped.predict(X), rtol=1e-7)
 
@@ -59,13 +61,12 @@ def test_zorb_integer_weights_repeat_rows(wine, Estimator, dtype):
     X, y = wine
     X = X.astype(dtype)
     w = np.random.RandomState(0).randint(0, 4, size=y.shape[0])
-    weighted = Estimator(hidden_layer_sizes=(30,), random_state=0).fit(
-        X, y, sample_weight=w)
+    weighted = Estimator(hidden_layer_sizes=(30,), random_state=0).fit(X, y, sample_weight=w)
     repeated = Estimator(hidden_layer_sizes=(30,), random_state=0).fit(
-        np.repeat(X, w, axis=0), np.repeat(y, w))
+        np.repeat(X, w, axis=0), np.repeat(y, w)
+    )
     rtol = 1e-9 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(_output(weighted, X), _output(repeated, X),
-                               rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(_output(weighted, X), _output(repeated, X), rtol=rtol, atol=rtol)
 
 
 @pytest.mark.parametrize("Estimator", EXACT_ITERATIVE, ids=estimator_id)
@@ -79,8 +80,7 @@ def test_full_batch_integer_weights_repeat_rows_with_penalty(wine, Estimator):
     weighted = _small(Estimator, **params).fit(X, y, sample_weight=w)
     repeated = _small(Estimator, **params).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
     np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-9)
-    np.testing.assert_allclose(_output(weighted, X), _output(repeated, X),
-                               rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(_output(weighted, X), _output(repeated, X), rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("Estimator", CLASSIFIERS, ids=estimator_id)
@@ -88,10 +88,8 @@ def test_balanced_is_scikit_learns_formula_times_sample_weight(wine, Estimator):
     X, y = wine
     sw = np.random.RandomState(0).uniform(0.5, 2.0, size=y.shape[0])
     balanced = _small(Estimator, class_weight="balanced").fit(X, y, sample_weight=sw)
-    per_class = compute_class_weight("balanced", classes=np.unique(y), y=y,
-                                     sample_weight=sw)
-    as_dict = _small(Estimator, class_weight=dict(enumerate(per_class))).fit(
-        X, y, sample_weight=sw)
+    per_class = compute_class_weight("balanced", classes=np.unique(y), y=y, sample_weight=sw)
+    as_dict = _small(Estimator, class_weight=dict(enumerate(per_class))).fit(X, y, sample_weight=sw)
     by_hand = _small(Estimator).fit(X, y, sample_weight=sw * per_class[y])
     np.testing.assert_allclose(_output(balanced, X), _output(as_dict, X))
     np.testing.assert_allclose(_output(balanced, X), _output(by_hand, X))
@@ -103,8 +101,7 @@ def test_class_weight_with_string_labels(wine, Estimator):
     names = np.array(["barolo", "grignolino", "barbera"])[y]
     cw = {"barolo": 3.0, "barbera": 0.5}  # grignolino: 1
     by_name = _small(Estimator, class_weight=cw).fit(X, names)
-    by_hand = _small(Estimator).fit(
-        X, names, sample_weight=np.array([3.0, 1.0, 0.5])[y])
+    by_hand = _small(Estimator).fit(X, names, sample_weight=np.array([3.0, 1.0, 0.5])[y])
     np.testing.assert_allclose(_output(by_name, X), _output(by_hand, X))
 
 
@@ -137,8 +134,7 @@ def test_balanced_shifts_the_fit_toward_the_minority_class(Estimator):
     assert recall["balanced"] >= recall[None], recall
 
 
-@pytest.mark.parametrize("Estimator", [E for E in CLASSIFIERS if E in ITERATIVE],
-                         ids=estimator_id)
+@pytest.mark.parametrize("Estimator", [E for E in CLASSIFIERS if E in ITERATIVE], ids=estimator_id)
 def test_partial_fit_weights(wine, Estimator):
     X, y = wine
     classes = np.unique(y)
@@ -165,14 +161,16 @@ def test_partial_fit_weights(wine, Estimator):
 def test_early_stopping_split_carries_weights(wine, Estimator):
     X, y = wine
     w = np.random.RandomState(0).uniform(0, 2, size=y.shape[0])
-    est = _small(Estimator, early_stopping=True, validation_fraction=0.2,
-                 batch_size=16).fit(X, y, sample_weight=w)
+    est = _small(Estimator, early_stopping=True, validation_fraction=0.2, batch_size=16).fit(
+        X, y, sample_weight=w
+    )
     assert len(est.validation_scores_) == est.n_iter_
     assert np.all(np.isfinite(est.validation_scores_))
 
 
-@pytest.mark.skipif(os.environ.get("SCIPY_ARRAY_API") != "1",
-                    reason="array_api_dispatch needs SCIPY_ARRAY_API=1")
+@pytest.mark.skipif(
+    os.environ.get("SCIPY_ARRAY_API") != "1", reason="array_api_dispatch needs SCIPY_ARRAY_API=1"
+)
 @pytest.mark.parametrize("Estimator", ALL_ESTIMATORS, ids=estimator_id)
 def test_weights_in_array_api_namespace(wine, Estimator):
     xps = pytest.importorskip("array_api_strict")
@@ -182,8 +180,9 @@ def test_weights_in_array_api_namespace(wine, Estimator):
     params = {"class_weight": "balanced"} if Estimator in CLASSIFIERS else {}
     reference = _small(Estimator, **params).fit(X, y, sample_weight=w).predict(X)
     with sklearn.config_context(array_api_dispatch=True):
-        est = _small(Estimator, **params).fit(xps.asarray(X), xps.asarray(y),
-                                              sample_weight=xps.asarray(w))
+        est = _small(Estimator, **params).fit(
+            xps.asarray(X), xps.asarray(y), sample_weight=xps.asarray(w)
+        )
         pred = est.predict(xps.asarray(X))
     assert type(pred).__module__.startswith("array_api_strict")
     np.testing.assert_allclose(np.asarray(pred), reference, rtol=1e-6, atol=1e-9)
@@ -193,10 +192,12 @@ def test_weights_in_array_api_namespace(wine, Estimator):
 def test_bad_weights_raise_clear_errors(wine, Estimator):
     X, y = wine
     X_copy = X.copy()
-    for bad, match in [(-np.ones(y.shape[0]), "Negative"),
-                       (np.full(y.shape[0], np.nan), "NaN"),
-                       (np.ones(3), "shape"),
-                       (np.zeros(y.shape[0]), "zero")]:
+    for bad, match in [
+        (-np.ones(y.shape[0]), "Negative"),
+        (np.full(y.shape[0], np.nan), "NaN"),
+        (np.ones(3), "shape"),
+        (np.zeros(y.shape[0]), "zero"),
+    ]:
         with pytest.raises(ValueError, match=match):
             _small(Estimator).fit(X, y, sample_weight=bad)
     if Estimator in CLASSIFIERS:

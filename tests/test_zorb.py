@@ -36,8 +36,9 @@ def test_digits_paper_rule(digits):
 def test_digits_random_feature_variant(digits):
     """The documented extension closes the gap to the 0.97 target."""
     X_train, X_test, y_train, y_test = digits
-    clf = ZORBClassifier(hidden_layer_sizes=(500,), random_feature_weight=1.0,
-                         random_state=0).fit(X_train, y_train)
+    clf = ZORBClassifier(hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0).fit(
+        X_train, y_train
+    )
     assert clf.score(X_test, y_test) >= 0.97
 
 
@@ -51,8 +52,9 @@ def test_small_classification_sets(loader, floor):
 def test_friedman_paper_rule_and_variant(friedman):
     X_train, X_test, y_train, y_test = friedman
     paper = ZORBRegressor(random_state=0).fit(X_train, y_train)
-    variant = ZORBRegressor(hidden_layer_sizes=(500,), random_feature_weight=1.0,
-                            random_state=0).fit(X_train, y_train)
+    variant = ZORBRegressor(
+        hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0
+    ).fit(X_train, y_train)
     # The paper's rule is limited by its rank-one hidden targets (a single
     # output): it stays near a linear model (~0.74); the variant does not.
     assert paper.score(X_test, y_test) >= 0.70
@@ -80,8 +82,9 @@ def test_mnist_subset():
     assert clf.coefs_[0].dtype == np.float32
     # Measured 0.848 (a linear least-squares classifier: 0.80).
     assert clf.score(X_test, y_test) >= 0.84
-    variant = ZORBClassifier(hidden_layer_sizes=(1000,), random_feature_weight=2.0,
-                             random_state=0).fit(X, y)
+    variant = ZORBClassifier(
+        hidden_layer_sizes=(1000,), random_feature_weight=2.0, random_state=0
+    ).fit(X, y)
     assert variant.score(X_test, y_test) >= 0.89  # measured 0.898
 
 
@@ -98,8 +101,7 @@ def test_hidden_targets_depend_only_on_y_and_layers_above():
     expected = (Y - b[2]) @ np.linalg.pinv(W[2])
     np.testing.assert_allclose(T1, expected, rtol=1e-7, atol=1e-8)
     T0 = targets.pre_activation(xp, Y, 0)
-    np.testing.assert_allclose(T0, (expected - b[1]) @ np.linalg.pinv(W[1]),
-                               rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(T0, (expected - b[1]) @ np.linalg.pinv(W[1]), rtol=1e-7, atol=1e-8)
 
 
 def test_exact_fit_through_identity_layers():
@@ -107,8 +109,9 @@ def test_exact_fit_through_identity_layers():
     rng = np.random.RandomState(0)
     X = rng.randn(200, 5)
     y = X @ rng.randn(5, 2) + 0.5
-    reg = ZORBRegressor(hidden_layer_sizes=(8, 6), activation="identity", alpha=0.0,
-                        random_state=0).fit(X, y)
+    reg = ZORBRegressor(
+        hidden_layer_sizes=(8, 6), activation="identity", alpha=0.0, random_state=0
+    ).fit(X, y)
     np.testing.assert_allclose(reg.predict(X), y, atol=1e-6)
 
 
@@ -118,8 +121,9 @@ def test_bounded_activation_ranges_fitted():
     assert len(clf.activation_ranges_) == 2
     for low, high in clf.activation_ranges_:
         assert low < high
-    relu = ZORBClassifier(hidden_layer_sizes=(30,), activation="relu",
-                          random_state=0).fit(X / 16, y)
+    relu = ZORBClassifier(hidden_layer_sizes=(30,), activation="relu", random_state=0).fit(
+        X / 16, y
+    )
     assert relu.activation_ranges_ == [None]
 
 
@@ -203,12 +207,21 @@ def test_string_labels():
 def test_pipeline_grid_search_parallel():
     X, y = load_digits(return_X_y=True)
     pipe = make_pipeline(StandardScaler(), ZORBClassifier(random_state=0))
-    grid = GridSearchCV(pipe, {"zorbclassifier__alpha": [1e-4, 10.0],
-                               "zorbclassifier__hidden_layer_sizes": [(50,), (100,)]},
-                        cv=3, n_jobs=2).fit(X, y)
+    grid = GridSearchCV(
+        pipe,
+        {
+            "zorbclassifier__alpha": [1e-4, 10.0],
+            "zorbclassifier__hidden_layer_sizes": [(50,), (100,)],
+        },
+        cv=3,
+        n_jobs=2,
+    ).fit(X, y)
     assert grid.best_score_ > 0.9
-    scores = cross_val_score(make_pipeline(StandardScaler(), ZORBRegressor(random_state=0)),
-                             *load_diabetes(return_X_y=True), cv=3)
+    scores = cross_val_score(
+        make_pipeline(StandardScaler(), ZORBRegressor(random_state=0)),
+        *load_diabetes(return_X_y=True),
+        cv=3,
+    )
     assert scores.mean() > 0.3
 
 
@@ -264,6 +277,7 @@ def test_sparse_input_refused_clearly():
 def test_cuda_without_cupy_gives_clear_error():
     try:
         import cupy  # noqa: F401
+
         pytest.skip("CuPy is installed; the GPU tests cover device='cuda'")
     except ImportError:
         pass
