@@ -53,6 +53,13 @@ def inverse(xp, name, T, value_range=None, eps=INVERSE_CLIP_EPS):
     return xp.atanh(2.0 * unit - 1.0) / _TANH_SCALE[name]
 
 
+def softmax_inverse(xp, Y):
+    """Fixed logit targets for one-hot ``Y``: ``log(clip(Y, eps, 1))`` centred per
+    row (ZORB's inverse of a softmax output)."""
+    logits = xp.log(xp.clip(Y, INVERSE_CLIP_EPS, 1.0))
+    return logits - xp.mean(logits, axis=1, keepdims=True)
+
+
 def derivative(xp, name, Z, H):
     """Derivative of the natural-range activation at ``Z`` (``H`` = its output)."""
     if name == "identity":

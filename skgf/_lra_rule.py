@@ -10,15 +10,11 @@ update of each layer is the Hebbian product of its own input and its own
 error, ``dW = z_in^T e / B``; no derivative of the activation and no weight
 transport is needed.
 
-The recursion from the output down to the first layer lives in
-:func:`lra_errors`, which never sees a forward weight; the per-layer updates
-are in :func:`lra_updates`. :class:`RecursiveLRA` is the rule the training
-loop (``_iterative.py``) drives: it draws the feedback matrices, adds the
-input noise, clips the updates and hands them to the optimiser (Adam or
-SGD), which only rescales them.
-
-All array work goes through the ``xp`` namespace of the data; NumPy is used
-only on the host, for the random draws.
+The recursion lives in :func:`lra_errors` (which never sees a forward
+weight), the per-layer updates in :func:`lra_updates`; :class:`RecursiveLRA`
+is the rule the training loop (``_iterative.py``) drives, with the input
+noise, the update clipping and the optimiser (Adam or SGD), which only
+rescales the updates.
 """
 
 import math
@@ -193,22 +189,20 @@ class LRAState:
     optimizer: object
 
 
+@dataclass(kw_only=True)
 class RecursiveLRA(MiniBatchRule):
-    """rec-LRA as an update rule: one :func:`lra_updates` and one optimiser
-    step per mini-batch.
+    """rec-LRA as an update rule: :func:`lra_updates` and an optimiser step
+    per mini-batch (keyword-only fields).
 
     Parameters
     ----------
     classification : bool
         Softmax cross-entropy (True) or half squared error (False) on the output.
-    target_step, error_l2_weight, feedback_update_scale : float
-        ``beta``, ``alpha_e`` and ``gamma`` of :func:`lra_updates`.
-    alpha : float
-        L2 penalty (already scaled for sample weights by the loop).
-    feedback_rule : {"kolen_pollack", "displacement", "fixed"}
-        How the feedback matrices learn.
+    target_step, error_l2_weight, alpha, feedback_rule, feedback_update_scale
+        As in :func:`lra_updates` (``alpha`` already scaled for sample
+        weights by the loop).
     feedback_init : {"scaled_normal", "unit_normal"}
-        Draw of fresh feedback matrices: ``N(0, 1 / n_source)`` or ``N(0, 1)``.
+        Fresh feedback matrices from ``N(0, 1 / n_source)`` or ``N(0, 1)``.
     error_skip_every : int or "auto"
         Error skip connections of a fresh fit (:func:`error_sources`);
         ``"auto"`` is 2 with at least 4 hidden layers, else 0.
@@ -216,42 +210,23 @@ class RecursiveLRA(MiniBatchRule):
         Largest Frobenius norm of every update tensor.
     input_noise : float
         Standard deviation of the Gaussian noise added to each batch's input.
-    solver : {"adam", "sgd"}
-        The optimiser.
-    learning_rate, momentum : float
-        Its step size, and SGD's momentum.
+    solver, learning_rate, momentum
+        The optimiser (``"adam"`` or ``"sgd"``), its step size and SGD's momentum.
     """
 
-    def __init__(
-        self,
-        *,
-        classification,
-        target_step,
-        error_l2_weight,
-        alpha,
-        feedback_rule,
-        feedback_init,
-        feedback_update_scale,
-        error_skip_every,
-        update_clip,
-        input_noise,
-        solver,
-        learning_rate,
-        momentum,
-    ):
-        self.classification = classification
-        self.target_step = target_step
-        self.error_l2_weight = error_l2_weight
-        self.alpha = alpha
-        self.feedback_rule = feedback_rule
-        self.feedback_init = feedback_init
-        self.feedback_update_scale = feedback_update_scale
-        self.error_skip_every = error_skip_every
-        self.update_clip = update_clip
-        self.input_noise = input_noise
-        self.solver = solver
-        self.learning_rate = learning_rate
-        self.momentum = momentum
+    classification: bool
+    target_step: float
+    error_l2_weight: float
+    alpha: float
+    feedback_rule: str
+    feedback_init: str
+    feedback_update_scale: float
+    error_skip_every: object
+    update_clip: object
+    input_noise: float
+    solver: str
+    learning_rate: float
+    momentum: float
 
     # ---------------------------------------------------------------- state
     def init_state(self, network, rng):

@@ -990,7 +990,7 @@ def _fill(doc):
         .replace("%(params_head)s", _PARAMS_HEAD)
         .replace("%(params_tail)s", _PARAMS_TAIL)
         .replace("%(attrs)s", _ATTRS_DOC)
-        .replace("\n%(notes)s", _NOTES_DOC.rstrip("\n"))
+        .replace("%(notes)s", _NOTES_DOC.rstrip("\n"))
     )
 
 

@@ -13,7 +13,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state, validate_data
 
-from ._activations import HIDDEN_ACTIVATIONS
+from ._activations import HIDDEN_ACTIVATIONS, softmax_inverse
 from ._array_api import device_of, numpy_namespace
 from ._base import BaseNetwork, NetworkClassifierMixin, NetworkRegressorMixin
 from ._dask import lazy_training_data
@@ -30,7 +30,7 @@ from ._zorb_blocks import (
     lazy_class_labels,
     lazy_target_moments,
 )
-from ._zorb_rule import ZORBSweep, softmax_inverse
+from ._zorb_rule import ZORBSweep
 
 
 class _BaseZORB(BaseNetwork):

@@ -8,7 +8,8 @@ block runs the in-memory code (:func:`~skgf._zorb_rule.layer_gram`) on its
 NumPy rows where the block lives, and only the per-block sums or ranges
 travel back, merged in a tree (``skgf._dask.reduce_row_blocks``).
 
-What a block needs is a :class:`BlockPass`, which travels to the workers;
+What a block needs is a :class:`BlockPass`, which travels to the workers
+(the layer's :class:`~skgf._zorb_rule.LayerPass` and how to encode ``y``);
 the block's raw targets are encoded there by its ``encoding``,
 :class:`ClassCodes` or :class:`Standardisation`. The helpers at the end
 are the estimators' one-pass checks of a dask ``y``.
@@ -25,7 +26,7 @@ from ._array_api import numpy_namespace
 from ._base import _positive_int_tuple
 from ._dask import lazy_column_stats, lazy_unique, reduce_row_blocks
 from ._linalg import GramAccumulator
-from ._zorb_rule import TargetSweep, chunk_rows, layer_gram
+from ._zorb_rule import LayerPass, chunk_rows, layer_gram
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -64,24 +65,14 @@ class Standardisation:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class BlockPass:
-    """What a dask worker needs for one pass of the sweep over its row block.
+    """What a dask worker needs for one pass of the sweep over its row block:
+    the layer widths ``sizes`` (for the chunk size), the fit's ``dtype``,
+    the ``encoding`` of the raw targets and the layer's ``step``."""
 
-    A range pass needs the layer, the layer widths ``sizes`` (for the chunk
-    size), the fit's ``dtype``, the target ``encoding`` and the backward
-    ``targets``; a Gram pass also the current weights (fitted below
-    ``layer``, initial from ``layer`` up), the distinct targets of the
-    classes and ``random_feature_weight``.
-    """
-
-    layer: int
     sizes: tuple
     dtype: np.dtype
     encoding: ClassCodes | Standardisation
-    targets: TargetSweep
-    coefs: tuple = ()
-    intercepts: tuple = ()
-    distinct: np.ndarray | None = None
-    random_feature_weight: float = 0.0
+    step: LayerPass
 
 
 def _range_block(y, state):
@@ -89,7 +80,8 @@ def _range_block(y, state):
     xp = numpy_namespace()
     T_rows, _ = state.encoding.encode(xp, y, state.dtype)
     chunks = gen_batches(T_rows.shape[0], chunk_rows(T_rows.shape[0], state.sizes, 8))
-    return state.targets.target_range(xp, (T_rows[sl, ...] for sl in chunks), state.layer)
+    step = state.step
+    return step.targets.target_range(xp, (T_rows[sl, ...] for sl in chunks), step.layer)
 
 
 def _merge_ranges(*ranges):
@@ -99,25 +91,14 @@ def _merge_ranges(*ranges):
 def _gram_block(X, y, state):
     """Gram sums of one dask row block (runs on a worker, in NumPy)."""
     xp = numpy_namespace()
-    if state.layer == 0 and not bool(xp.all(xp.isfinite(X))):
+    if state.step.layer == 0 and not bool(xp.all(xp.isfinite(X))):
         raise ValueError(
             "Input X contains NaN or infinity (found in a block of the dask "
             "array while fitting the first layer)."
         )
     T_rows, row_codes = state.encoding.encode(xp, y, X.dtype)
-    return layer_gram(
-        xp,
-        X,
-        T_rows,
-        row_codes,
-        state.layer,
-        state.coefs,
-        state.intercepts,
-        state.targets,
-        state.distinct,
-        state.random_feature_weight,
-        chunk_rows(X.shape[0], state.sizes, 8),
-    )
+    n_chunk_rows = chunk_rows(X.shape[0], state.sizes, 8)
+    return layer_gram(xp, X, T_rows, row_codes, state.step, n_chunk_rows)
 
 
 def _merge_grams(*grams):
@@ -140,26 +121,17 @@ class BlockRows:
         self.X, self.y, self.encoding = X, y, encoding
         self.n_features, self.dtype, self.device = X.shape[1], X.dtype, "cpu"
 
-    def _pass(self, layer, sizes, targets, **weights):
-        return BlockPass(layer, tuple(sizes), self.dtype, self.encoding, targets, **weights)
+    def _pass(self, sizes, step):
+        return BlockPass(tuple(sizes), self.dtype, self.encoding, step)
 
     def target_range(self, targets, layer, sizes):
         """Range of hidden layer ``layer``'s target: one pass over ``y``."""
-        return reduce_row_blocks(
-            _range_block, _merge_ranges, [self.y], self._pass(layer, sizes, targets)
-        )
+        state = self._pass(sizes, LayerPass(layer, targets))
+        return reduce_row_blocks(_range_block, _merge_ranges, [self.y], state)
 
-    def layer_gram(self, layer, sizes, coefs, intercepts, targets, distinct, random_feature_weight):
-        """Gram sums of layer ``layer``: one pass over ``X`` and ``y``."""
-        state = self._pass(
-            layer,
-            sizes,
-            targets,
-            coefs=tuple(coefs),
-            intercepts=tuple(intercepts),
-            distinct=distinct,
-            random_feature_weight=random_feature_weight,
-        )
+    def layer_gram(self, step, sizes):
+        """Gram sums of layer ``step.layer``: one pass over ``X`` and ``y``."""
+        state = self._pass(sizes, step)
         return reduce_row_blocks(_gram_block, _merge_grams, [self.X, self.y], state)
 
 

@@ -14,8 +14,8 @@ memory of a fit independent of the number of samples.
 :class:`ZORBSweep` is the rule. It reads the training rows through a row
 source, :class:`MemoryRows` (chunks of in-memory rows in the compute
 namespace) or ``BlockRows`` (row blocks of dask arrays, ``_zorb_blocks.py``);
-both run :func:`layer_gram` on their rows. The estimators are in
-``_zorb.py``.
+both run :func:`layer_gram` on their rows for a :class:`LayerPass`. The
+estimators are in ``_zorb.py``.
 """
 
 import dataclasses
@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
-from ._activations import INVERSE_CLIP_EPS, inverse, is_bounded
+from ._activations import inverse, is_bounded
 from ._array_api import device_of, supports_float64, to_numpy
 from ._linalg import GramAccumulator, ridge_from_gram
 from ._network import hidden_forward, init_weights, layer_sizes
@@ -55,12 +55,6 @@ def _pseudoinverse(xp, W):
     else:  # pinv = (W^T W)^-1 W^T
         P = ridge_from_gram(xp, W64.T @ W64, W64.T, 0.0)
     return xp.astype(P, W.dtype)
-
-
-def softmax_inverse(xp, Y):
-    """Fixed logit targets for one-hot ``Y``: ``log(clip(Y, eps, 1))`` centred per row."""
-    logits = xp.log(xp.clip(Y, INVERSE_CLIP_EPS, 1.0))
-    return logits - xp.mean(logits, axis=1, keepdims=True)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -135,28 +129,32 @@ class TargetSweep:
         return dataclasses.replace(self, ranges=tuple(ranges))
 
 
-def layer_gram(
-    xp,
-    X,
-    T_rows,
-    row_codes,
-    layer,
-    coefs,
-    intercepts,
-    targets,
-    distinct,
-    random_feature_weight,
-    n_chunk_rows,
-    weights=None,
-):
-    """Gram sums of layer ``layer`` over the rows of ``X``, chunk by chunk.
+@dataclasses.dataclass(frozen=True, eq=False)
+class LayerPass:
+    """What fitting layer ``layer`` needs besides the rows: the current
+    weights (fitted below ``layer``, initial from ``layer`` up), the backward
+    ``targets``, the pre-activation targets of the ``distinct`` classes (or
+    ``None``) and the ``random_feature_weight``. A range pass needs only the
+    layer and the targets."""
+
+    layer: int
+    targets: TargetSweep
+    coefs: tuple = ()
+    intercepts: tuple = ()
+    distinct: object = None
+    random_feature_weight: float = 0.0
+
+
+def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None):
+    """Gram sums of layer ``step.layer`` over the rows of ``X``, chunk by chunk.
 
     Each chunk's layer input is a forward pass through the fitted layers
     below; its target comes from ``T_rows`` (output targets, pushed down by
-    the :class:`TargetSweep` ``targets``) or, with ``row_codes``, is gathered
-    from the ``distinct`` per-class targets. ``weights`` (one per row, or
-    ``None``) weight the rows' squared errors.
+    ``step.targets``) or, with ``row_codes``, is gathered from the distinct
+    per-class targets. ``weights`` (one per row, or ``None``) weight the
+    rows' squared errors.
     """
+    layer, coefs, intercepts, targets = step.layer, step.coefs, step.intercepts, step.targets
     gram = GramAccumulator(xp)
     for sl in gen_batches(X.shape[0], n_chunk_rows):
         H = hidden_forward(
@@ -165,10 +163,10 @@ def layer_gram(
         if row_codes is None:
             T = targets.pre_activation(xp, T_rows[sl, ...], layer)
         else:
-            T = xp.take(distinct, row_codes[sl], axis=0)
-        if random_feature_weight and layer < len(coefs) - 1:
+            T = xp.take(step.distinct, row_codes[sl], axis=0)
+        if step.random_feature_weight and layer < len(coefs) - 1:
             # coefs[layer] still holds the initial random weights here
-            T = T + random_feature_weight * (H @ coefs[layer] + intercepts[layer])
+            T = T + step.random_feature_weight * (H @ coefs[layer] + intercepts[layer])
         gram.add(H, T, None if weights is None else weights[sl])
     return gram
 
@@ -198,22 +196,10 @@ class MemoryRows:
             self.xp, (self.T_rows[sl, ...] for sl in chunks), layer, weights
         )
 
-    def layer_gram(self, layer, sizes, coefs, intercepts, targets, distinct, random_feature_weight):
-        """Gram sums of layer ``layer`` over all rows (:func:`layer_gram`)."""
-        return layer_gram(
-            self.xp,
-            self.X,
-            self.T_rows,
-            self.row_codes,
-            layer,
-            coefs,
-            intercepts,
-            targets,
-            distinct,
-            random_feature_weight,
-            self._chunk(sizes),
-            self.weights,
-        )
+    def layer_gram(self, step, sizes):
+        """Gram sums of layer ``step.layer`` over all rows (:func:`layer_gram`)."""
+        X, T_rows, codes = self.X, self.T_rows, self.row_codes
+        return layer_gram(self.xp, X, T_rows, codes, step, self._chunk(sizes), self.weights)
 
 
 class ZORBSweep:
@@ -275,9 +261,15 @@ class ZORBSweep:
             distinct = (
                 targets.pre_activation(xp, T_distinct, layer) if T_distinct is not None else None
             )
-            gram = rows.layer_gram(
-                layer, sizes, coefs, intercepts, targets, distinct, self.random_feature_weight
+            step = LayerPass(
+                layer,
+                targets,
+                tuple(coefs),
+                tuple(intercepts),
+                distinct,
+                self.random_feature_weight,
             )
+            gram = rows.layer_gram(step, sizes)
             coefs[layer], intercepts[layer] = gram.solve(self.alpha)
             if self.verbose:
                 print(
@@ -319,12 +311,4 @@ class ZORBSweep:
                 range_distinct = xp.take(
                     T_out, xp.asarray(present, device=device_of(T_out)), axis=0
                 )
-        return self.fit(
-            xp,
-            rows,
-            T_out.shape[1],
-            hidden_layer_sizes,
-            rng,
-            T_distinct=distinct,
-            T_range=range_distinct,
-        )
+        return self.fit(xp, rows, T_out.shape[1], hidden_layer_sizes, rng, distinct, range_distinct)

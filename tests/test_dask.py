@@ -17,7 +17,7 @@ from skgf._array_api import numpy_namespace
 from skgf._base import BaseNetwork, NetworkRegressorMixin
 from skgf._linalg import GramAccumulator
 from skgf._zorb_blocks import BlockPass, ClassCodes, Standardisation
-from skgf._zorb_rule import TargetSweep
+from skgf._zorb_rule import LayerPass, TargetSweep
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
@@ -92,13 +92,12 @@ def test_block_state_is_plain_data():
     encoding = Standardisation(
         np.array([1.0, 2.0], dtype=np.float32), np.array([2.0, 4.0], dtype=np.float32)
     )
-    state = BlockPass(
-        0, (4, 6, 3), np.dtype(np.float64), encoding, targets, coefs=tuple(W), intercepts=tuple(b)
-    )
+    step = LayerPass(0, targets, tuple(W), tuple(b))
+    state = BlockPass((4, 6, 3), np.dtype(np.float64), encoding, step)
     copy = pickle.loads(pickle.dumps(state))
-    np.testing.assert_array_equal(copy.targets.pinvs[1], targets.pinvs[1])
+    np.testing.assert_array_equal(copy.step.targets.pinvs[1], targets.pinvs[1])
     assert dask.base.tokenize(copy) == dask.base.tokenize(state)
-    other_layer = BlockPass(1, (4, 6, 3), np.dtype(np.float64), encoding, targets)
+    other_layer = BlockPass((4, 6, 3), np.dtype(np.float64), encoding, LayerPass(1, targets))
     assert dask.base.tokenize(other_layer) != dask.base.tokenize(state)
 
     T, codes = encoding.encode(xp, np.array([[3.0, 2.0], [1.0, 6.0]]), np.float32)
