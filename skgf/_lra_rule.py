@@ -21,9 +21,9 @@ import math
 from dataclasses import dataclass, replace
 
 from ._activations import activate
-from ._array_api import device_of, namespace_of
+from ._array_api import device_of, host_to, namespace_of
 from ._losses import output_loss_terms
-from ._network import forward_layers, host_to
+from ._network import forward_layers
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._rules import MiniBatchRule
 

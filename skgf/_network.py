@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._activations import activate
-from ._array_api import move_to
+from ._array_api import host_to
 
 
 @dataclass
@@ -64,11 +64,6 @@ def init_weights(sizes, rng, scheme, xp, device, dtype):
         coefs.append(host_to(W, xp, device, dtype))
         intercepts.append(host_to(b, xp, device, dtype))
     return coefs, intercepts
-
-
-def host_to(array, xp, device, dtype):
-    """A host NumPy array as ``dtype`` in namespace ``xp`` on ``device``."""
-    return xp.astype(move_to(np.ascontiguousarray(array), xp, device), dtype)
 
 
 def hidden_forward(xp, X, coefs, intercepts, activation, ranges=None):

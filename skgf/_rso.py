@@ -48,14 +48,13 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import activate
-from ._array_api import device_of, namespace_of, take_rows, to_numpy
+from ._array_api import device_of, host_to, namespace_of, take_rows, to_numpy
 from ._base import NetworkClassifierMixin, NetworkRegressorMixin
 from ._iterative import (
     BaseIterativeNetwork,
     IterativeClassifierMixin,
     IterativeRegressorMixin,
 )
-from ._network import host_to
 from ._rules import PassRule
 
 # Speculative evaluation: at most this many proposals of one unit are
