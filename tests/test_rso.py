@@ -21,10 +21,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgf._array_api import numpy_namespace, to_numpy
-from skgf._losses import output_loss
-from skgf._network import forward, init_weights
-from skgf._rso import RSOClassifier, RSORegressor, _annealing_factor, rso_pass
+from skgf._network import Network, init_weights
+from skgf._rso import RSOClassifier, RSORegressor
+from skgf._rso_rule import RandomSearchPass, annealing_factor
 
+from _rso_reference import CheckedRandomSearch, NaiveRandomSearch, make_pass
 from skgf_test_data import scaled_split as _split
 
 # The scikit-learn estimator checks, with RSO's expected failures, are in
@@ -58,35 +59,20 @@ def _problem(dtype, classification, hidden, n=48, d=5, seed=0):
 def test_incremental_loss_matches_full_forward(
     dtype, rtol, classification, hidden, activation, weighted
 ):
-    """After every accepted step, the incrementally maintained batch loss
-    equals the loss of a full forward pass with the updated weights."""
+    """After every block of proposals, the incrementally maintained batch
+    loss equals the loss of a full forward pass with the updated weights."""
     xp, X, Y, coefs, intercepts = _problem(dtype, classification, hidden)
     w = np.random.RandomState(5).rand(X.shape[0]).astype(dtype) * 2 if weighted else None
-    checked = []
-
-    def on_accept(XT, YT, w_batch, loss):
-        Z = forward(xp, XT.T, coefs, intercepts, activation)
-        full = float(output_loss(xp, Z, YT.T, classification, w_batch))
-        assert loss == pytest.approx(full, rel=rtol, abs=rtol)
-        checked.append(loss)
-
+    rule = CheckedRandomSearch(rtol=rtol, **make_pass(classification, batch_refresh=15))
+    network = Network(coefs, intercepts, activation)
+    n_accepted = 0
     for seed, batch_size in [(0, 20), (1, 48), (2, 48)]:  # mini-batches, whole set
-        rso_pass(
-            xp,
-            X,
-            Y,
-            coefs,
-            intercepts,
-            activation=activation,
-            classification=classification,
-            batch_size=batch_size,
-            step_stds=[0.5] * len(coefs),
-            rng=np.random.RandomState(seed),
-            batch_refresh=15,
-            on_accept=on_accept,
-            sample_weight=w,
+        tally = rule.search(
+            network, X, Y, w, np.random.RandomState(seed), batch_size, [0.5] * len(coefs)
         )
-    assert len(checked) > 20
+        n_accepted += tally.n_accepted
+    assert rule.n_checked >= 3 * sum(W.shape[1] for W in coefs)  # a block per unit and pass
+    assert n_accepted > 20
     assert all(W.dtype == dtype for W in coefs)
 
 
@@ -97,57 +83,41 @@ def test_incremental_loss_matches_full_forward(
 )
 def test_incremental_decisions_match_naive(classification, hidden, visiting_order, weighted):
     """The estimators' evaluation (incremental, speculative, restricted to
-    the rows a step touches) takes exactly the decisions of the naive loop
-    that runs a full forward pass per candidate."""
-    weights = []
+    the rows a step touches, skipping inputs that are zero on the batch)
+    takes exactly the decisions of the naive loop that runs a full forward
+    pass per candidate."""
+    weights, accepted = [], []
     w = np.random.RandomState(5).rand(60) * 2 if weighted else None
-    for evaluation in ("incremental", "full"):
+    params = make_pass(classification, visiting_order=visiting_order)
+    for rule in (RandomSearchPass(**params), NaiveRandomSearch(**params)):
         xp, X, Y, coefs, intercepts = _problem(np.float64, classification, hidden, n=60)
+        network = Network(coefs, intercepts, "relu")
         for seed in range(2):
-            rso_pass(
-                xp,
-                X,
-                Y,
-                coefs,
-                intercepts,
-                activation="relu",
-                classification=classification,
-                batch_size=25,
-                step_stds=[0.3] * len(coefs),
-                rng=np.random.RandomState(seed),
-                visiting_order=visiting_order,
-                batch_refresh="unit",
-                evaluation=evaluation,
-                sample_weight=w,
+            tally = rule.search(
+                network, X, Y, w, np.random.RandomState(seed), 25, [0.3] * len(coefs)
             )
+            accepted.append(tally.n_accepted)
         weights.append(coefs + intercepts)
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+    assert accepted[:2] == accepted[2:] and min(accepted) > 0
 
 
 def test_pass_visits_every_weight_once():
     xp, X, Y, coefs, intercepts = _problem(np.float64, True, (7,))
-    _, n_accepted, n_proposals = rso_pass(
-        xp,
-        X,
-        Y,
-        coefs,
-        intercepts,
-        activation="relu",
-        classification=True,
-        batch_size=20,
-        step_stds=[0.3, 0.3],
-        rng=np.random.RandomState(0),
-    )
-    assert n_proposals == sum(W.shape[0] * W.shape[1] + W.shape[1] for W in coefs)
-    assert 0 < n_accepted < n_proposals
+    rule = RandomSearchPass(**make_pass(True, batch_refresh=200))
+    network = Network(coefs, intercepts, "relu")
+    tally = rule.search(network, X, Y, None, np.random.RandomState(0), 20, [0.3, 0.3])
+    assert tally.n_proposals == sum(W.shape[0] * W.shape[1] + W.shape[1] for W in coefs)
+    assert 0 < tally.n_accepted < tally.n_evaluated <= tally.n_proposals
+    assert len(tally.block_losses) >= coefs[0].shape[1] + coefs[1].shape[1]
 
 
 def test_annealing_schedule():
-    assert _annealing_factor(1.0, 0.1, "linear", 0, 10) == 1.0
-    assert _annealing_factor(1.0, 0.1, "linear", 9, 10) == pytest.approx(0.1)
-    assert _annealing_factor(1.0, 0.1, "linear", 25, 10) == pytest.approx(0.1)
-    assert _annealing_factor(2.0, 0.1, "constant", 5, 10) == 2.0
+    assert annealing_factor(1.0, 0.1, "linear", 0, 10) == 1.0
+    assert annealing_factor(1.0, 0.1, "linear", 9, 10) == pytest.approx(0.1)
+    assert annealing_factor(1.0, 0.1, "linear", 25, 10) == pytest.approx(0.1)
+    assert annealing_factor(2.0, 0.1, "constant", 5, 10) == 2.0
 
 
 # ------------------------------------------------------------------ accuracy
