@@ -7,7 +7,7 @@ Where each parameter's value comes from, and what the paper leaves open, is
 on the documentation page ``doc/zorb.rst``.
 """
 
-from numbers import Real
+from numbers import Integral, Real
 
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -18,9 +18,6 @@ from ._array_api import device_of, numpy_namespace
 from ._base import BaseNetwork, NetworkClassifierMixin, NetworkRegressorMixin
 from ._dask import lazy_training_data
 from ._docs import fill_doc
-
-# tests interrupt a fit by patching skgf._zorb.GramAccumulator.solve
-from ._linalg import GramAccumulator  # noqa: F401
 from ._network import forward
 from ._zorb_blocks import (
     BlockRows,
@@ -30,6 +27,7 @@ from ._zorb_blocks import (
     lazy_class_labels,
     lazy_target_moments,
 )
+from ._zorb_minimal import MinimalChangeSweeps
 from ._zorb_rule import ZORBSweep
 
 
@@ -41,6 +39,12 @@ class _BaseZORB(BaseNetwork):
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "random_feature_weight": [Interval(Real, 0, None, closed="left")],
+        "target_rule": [StrOptions({"paper", "minimal_change"})],
+        "n_sweeps": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -49,6 +53,12 @@ class _BaseZORB(BaseNetwork):
         activation="tanh",
         alpha=1e-4,
         random_feature_weight=0.0,
+        target_rule="paper",
+        n_sweeps=1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=3,
+        tol=1e-4,
         random_state=None,
         verbose=False,
         device=None,
@@ -57,6 +67,12 @@ class _BaseZORB(BaseNetwork):
         self.activation = activation
         self.alpha = alpha
         self.random_feature_weight = random_feature_weight
+        self.target_rule = target_rule
+        self.n_sweeps = n_sweeps
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
@@ -71,15 +87,81 @@ class _BaseZORB(BaseNetwork):
         )
 
     def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None):
+        if self.target_rule == "minimal_change":
+            return self._solve_minimal_change(xp, X, Y, hidden_layer_sizes, rng, sample_weight)
         T_out, row_codes = self._output_target(xp, Y)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit_arrays(
             xp, X, T_out, hidden_layer_sizes, rng, row_codes=row_codes, sample_weight=sample_weight
         )
         self.n_iter_ = 1
 
+    def _solve_minimal_change(self, xp, X, Y, hidden_layer_sizes, rng, sample_weight):
+        """Sweeps of the minimal-change rule, with a held-out split when
+        ``early_stopping`` (its best sweep is kept)."""
+        T_distinct, row_codes = self._output_target(xp, Y)
+        T_out = T_distinct if row_codes is None else xp.take(T_distinct, row_codes, axis=0)
+        validation = None
+        if self.early_stopping:
+            n_val = max(1, int(round(self.validation_fraction * X.shape[0])))
+            order = rng.permutation(X.shape[0])
+            if X.shape[0] - n_val < 2:
+                raise ValueError(
+                    f"early_stopping needs at least 2 training rows besides the "
+                    f"{n_val} held out; got {X.shape[0]} rows in all."
+                )
+            held = xp.asarray(order[:n_val], device=device_of(X))
+            kept = xp.asarray(order[n_val:], device=device_of(X))
+            validation = self._validation_score(
+                xp, xp.take(X, held, axis=0), xp.take(T_out, held, axis=0)
+            )
+            X, T_out = xp.take(X, kept, axis=0), xp.take(T_out, kept, axis=0)
+            if sample_weight is not None:
+                sample_weight = xp.take(sample_weight, kept, axis=0)
+        sweeps = MinimalChangeSweeps(
+            self.activation,
+            self.alpha,
+            self.n_sweeps,
+            self.tol,
+            self.n_iter_no_change,
+            verbose=self.verbose,
+            name=type(self).__name__,
+        )
+        coefs, intercepts, ranges, history = sweeps.fit(
+            xp, X, T_out, hidden_layer_sizes, rng, sample_weight, validation
+        )
+        self.coefs_, self.intercepts_, self.activation_ranges_ = coefs, intercepts, ranges
+        self.loss_curve_ = history["loss"]
+        self.n_iter_ = len(self.loss_curve_)
+        if self.early_stopping:
+            self.validation_scores_ = history["validation"]
+            self.best_validation_score_ = max(self.validation_scores_)
+
+    def _validation_score(self, xp, X_val, T_val):
+        """Score of a network on the held-out rows: accuracy for classes,
+        the mean R^2 of the (standardised) targets otherwise."""
+        classification = self._is_classifier()
+
+        def score(coefs, intercepts, ranges):
+            Z = forward(xp, X_val, coefs, intercepts, self.activation, ranges)
+            if classification:
+                hits = xp.argmax(Z, axis=1) == xp.argmax(T_val, axis=1)
+                return float(xp.mean(xp.astype(hits, Z.dtype)))
+            residual = xp.sum((Z - T_val) ** 2, axis=0)
+            spread = xp.sum((T_val - xp.mean(T_val, axis=0)) ** 2, axis=0)
+            spread = xp.where(spread > 0, spread, xp.ones_like(spread))
+            return float(xp.mean(1.0 - residual / spread))
+
+        return score
+
     def _fit_lazy(self, X, y, sample_weight=None, incremental=False, classes=None):
         """Blockwise fit on dask arrays: one graph computation per pass over
         the data, the solves on the client in NumPy (see ``doc/dask.rst``)."""
+        if self.target_rule != "paper":
+            raise ValueError(
+                f"{type(self).__name__}(target_rule={self.target_rule!r}) needs "
+                "in-memory data: dask fits support the paper's rule only. "
+                "Compute the arrays first, or use target_rule='paper'."
+            )
         hidden = check_lazy_fit(self, sample_weight)
         X, y = lazy_training_data(X, y)
         validate_data(self, X, skip_check_array=True, reset=True)
@@ -130,6 +212,38 @@ _ZORB_DOCS = {
         ``n_outputs``-dimensional output target alone, so with few outputs
         (one regression target) the network stays close to a linear model.
         ``0`` is the paper's rule; a positive value is an extension.""",
+    "sweeps": """target_rule : {"paper", "minimal_change"}, default="paper"
+        Hidden targets. ``"paper"``: the paper's rule, one backward sweep
+        through the initial weights, then one solve per layer.
+        ``"minimal_change"``: each hidden layer's target is its current
+        output plus the least-norm correction that moves the layer above
+        onto its target, ``t_l = h_l + (z*_{l+1} - z_{l+1}) pinv(W_{l+1})``;
+        every layer is refitted in ``n_sweeps`` sweeps (an extension; see
+        the ZORB page of the documentation for when it wins).
+    n_sweeps : int, default=1
+        Sweeps of the ``"minimal_change"`` rule (ignored by ``"paper"``).
+        The first sweep starts from the random initial weights, so its
+        targets keep the random features; later sweeps refit every layer
+        through the fitted weights above it.
+    early_stopping : bool, default=False
+        With ``"minimal_change"``: hold out ``validation_fraction`` of the
+        training rows, stop when their score has not improved by ``tol`` for
+        ``n_iter_no_change`` sweeps, and keep the best sweep's weights.
+    validation_fraction : float, default=0.1
+        Share of the training rows held out by ``early_stopping``.
+    n_iter_no_change : int, default=3
+        Sweeps without a ``tol`` improvement before ``early_stopping`` stops.
+    tol : float, default=1e-4
+        Improvement of the validation score that counts for
+        ``early_stopping``.""",
+    "sweep_attributes": """loss_curve_ : list of float
+        Training loss (half the mean squared error of the output target)
+        after each sweep; only with ``"minimal_change"``.
+    validation_scores_ : list of float
+        Held-out score after each sweep (accuracy, or mean R^2 of the
+        standardised targets); only with ``early_stopping``.
+    best_validation_score_ : float
+        Best of ``validation_scores_``; only with ``early_stopping``.""",
     "class_weight": """class_weight : dict, "balanced" or None, default=None
         Weight of each class's samples in every layer's least-squares fit,
         multiplied into ``sample_weight``. ``"balanced"`` weighs class ``c``
@@ -142,7 +256,7 @@ _ZORB_DOCS = {
         Output range fitted to each hidden activation (``None`` for
         unbounded activations).""",
     "n_iter_": """n_iter_ : int
-        Always 1: every layer is solved once.""",
+        Sweeps run: 1 for the paper's rule (every layer solved once).""",
 }
 
 
@@ -168,6 +282,7 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         output in both cases, which is a ranking, not a calibrated
         probability, for ``"one_hot"``.
     %(random_feature_weight)s
+    %(sweeps)s
     %(class_weight)s
     %(random_state)s
     %(verbose)s
@@ -180,6 +295,7 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
     %(intercepts_)s
     %(activation_ranges_)s
     %(n_iter_)s
+    %(sweep_attributes)s
     %(n_layers_)s
     %(n_outputs_)s
     %(out_activation_classifier)s
@@ -223,6 +339,12 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         alpha=1e-4,
         class_target="one_hot",
         random_feature_weight=0.0,
+        target_rule="paper",
+        n_sweeps=1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=3,
+        tol=1e-4,
         class_weight=None,
         random_state=None,
         verbose=False,
@@ -233,6 +355,12 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
             activation=activation,
             alpha=alpha,
             random_feature_weight=random_feature_weight,
+            target_rule=target_rule,
+            n_sweeps=n_sweeps,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
             random_state=random_state,
             verbose=verbose,
             device=device,
@@ -292,6 +420,7 @@ class ZORBRegressor(NetworkRegressorMixin, _BaseZORB):
     %(activation)s
     %(alpha)s
     %(random_feature_weight)s
+    %(sweeps)s
     %(random_state)s
     %(verbose)s
     %(device)s
@@ -302,6 +431,7 @@ class ZORBRegressor(NetworkRegressorMixin, _BaseZORB):
     %(intercepts_)s
     %(activation_ranges_)s
     %(n_iter_)s
+    %(sweep_attributes)s
     %(n_layers_)s
     %(n_outputs_)s
     %(out_activation_regressor)s

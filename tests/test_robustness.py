@@ -37,10 +37,10 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+import skgf._linalg
 import skgf._lra_rule
-import skgf._rso
+import skgf._rso_rule
 import skgf._sibp_rule
-import skgf._zorb
 from skgf import (
     LRAClassifier,
     LRARegressor,
@@ -400,8 +400,8 @@ INTERRUPT_POINTS = {
     LRARegressor: (skgf._lra_rule, "lra_updates", 3),
     SemiImplicitBPClassifier: (skgf._sibp_rule, "proximal_solve", 4),
     SemiImplicitBPRegressor: (skgf._sibp_rule, "proximal_solve", 4),
-    RSOClassifier: (skgf._rso, "_apply_moves", 5),  # moves weights in place
-    RSORegressor: (skgf._rso, "_apply_moves", 5),
+    RSOClassifier: (skgf._rso_rule, "_apply_moves", 5),  # moves weights in place
+    RSORegressor: (skgf._rso_rule, "_apply_moves", 5),
 }
 assert set(INTERRUPT_POINTS) == set(ITERATIVE), "an iterative estimator without a point"
 
@@ -473,7 +473,7 @@ def test_keyboard_interrupt_in_zorb_layer_solve(Estimator, monkeypatch, wine):
     # refit on other data (two classes, other targets): interrupted after the
     # first layer was solved
     X2, y2 = X[y != y[0]][:, ::-1], y[y != y[0]]
-    calls = _interrupt_on_call(monkeypatch, skgf._zorb.GramAccumulator, "solve", 2)
+    calls = _interrupt_on_call(monkeypatch, skgf._linalg.GramAccumulator, "solve", 2)
     with pytest.raises(KeyboardInterrupt):
         est.fit(X2, y2)
     assert calls["n"] == 2
@@ -481,7 +481,7 @@ def test_keyboard_interrupt_in_zorb_layer_solve(Estimator, monkeypatch, wine):
     np.testing.assert_array_equal(est.predict(X), pred)
 
     monkeypatch.undo()
-    _interrupt_on_call(monkeypatch, skgf._zorb.GramAccumulator, "solve", 2)
+    _interrupt_on_call(monkeypatch, skgf._linalg.GramAccumulator, "solve", 2)
     fresh = Estimator(random_state=0)
     with pytest.raises(KeyboardInterrupt):
         fresh.fit(X2, y2)
