@@ -71,14 +71,28 @@ class BaseIterativeNetwork(BaseNetwork):
     }
 
     # The update rule's state (``None`` for rules without one) is kept,
-    # copied, moved and pickled with the weights.
-    _state_attributes = ("_rule_state",)
+    # copied, moved and pickled with the weights; so is the training range
+    # of the inputs (``_input_range``, see ``_clip_inputs``).
+    _state_attributes = ("_rule_state", "_input_range")
+    # Prediction safeguard: clip every feature of a row to the range it had
+    # in the training data (union over partial_fit calls) before the forward
+    # pass, so that a row far outside that range cannot be extrapolated
+    # without bound by a ReLU network (the tree models' behaviour).
+    _clip_inputs = False
     # Factor of the L2 penalty in the current fit (see the module docstring).
     _alpha_scale = 1.0
     # Initial weights of the method (see ``_network.init_weights``).
     _init_scheme = "glorot_uniform"
-    # ``batch_size="auto"`` means min(_auto_batch_size, n_samples).
+    # ``batch_size="auto"`` means min(_auto_batch_size, n_samples) rows, but
+    # no more than n_samples / _auto_min_batches (rounded up) and no fewer
+    # than _auto_min_batch_rows: a method whose steps are small sets
+    # _auto_min_batches so that a small data set still gets that many
+    # steps per epoch (1 keeps MLPClassifier's rule).
     _auto_batch_size = 200
+    _auto_min_batches = 1
+    _auto_min_batch_rows = 1
+    # ... except that fewer rows than this stay one batch.
+    _auto_split_from = 100
 
     @abstractmethod
     def _make_rule(self):
@@ -114,6 +128,7 @@ class BaseIterativeNetwork(BaseNetwork):
             self._move_state(xp, device, X.dtype)
             self._rule_state = self._make_rule().resume_state(self._rule_state, self._network())
 
+        self._record_input_range(xp, X, fresh, sample_weight)
         if incremental:
             weights = self._unit_mean_weights(xp, sample_weight)
             failed = self._iterate_once(xp, self._make_rule(), X, Y, rng, weights)
@@ -133,6 +148,8 @@ class BaseIterativeNetwork(BaseNetwork):
         best_state, best_index = None, None
         failed = None  # non-finite loss of an undone iteration
         start = time.perf_counter()
+        stopped = False  # by the n_iter_no_change rule
+        n_scores = len(getattr(self, "validation_scores_", []))
         for _ in range(self.max_iter):
             start_state = self._model_state()
             failed = self._iterate_once(xp, rule, X, Y, rng, weights)
@@ -143,7 +160,9 @@ class BaseIterativeNetwork(BaseNetwork):
             losses.append(self.loss_curve_[-1])
             if best_state is None or losses[-1] < losses[best_index]:
                 best_state, best_index = start_state, len(losses) - 1
-            stop = self._update_stopping_state(xp, X_val, Y_val, w_val)
+            stop = self._update_stopping_state(
+                xp, X_val, Y_val, w_val, left_start=self._left_start(losses, n_scores)
+            )
             if self.verbose:
                 val = (
                     f", validation score = {self.validation_scores_[-1]:.6f}"
@@ -156,6 +175,7 @@ class BaseIterativeNetwork(BaseNetwork):
                     f"{time.perf_counter() - start:.2f} s"
                 )
             if stop:
+                stopped = True
                 break
         else:
             warnings.warn(
@@ -182,6 +202,12 @@ class BaseIterativeNetwork(BaseNetwork):
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        if failed is None:
+            self._warn_if_nothing_learned(
+                losses,
+                self.validation_scores_[n_scores:] if self.early_stopping else None,
+                stopped,
+            )
         if self.early_stopping and self._best_weights is not None:
             self.coefs_, self.intercepts_ = self._best_weights
         elif failed is None and losses and not self.early_stopping:
@@ -198,6 +224,38 @@ class BaseIterativeNetwork(BaseNetwork):
                     stacklevel=2,
                 )
         self._best_weights = None
+
+    def _warn_if_nothing_learned(self, losses, scores, stopped):
+        """Warn when this call's training loss ends no lower than it began,
+        or (``early_stopping``) its validation score ends below its first
+        value: the fit did not learn, whatever stopped it."""
+        name = type(self).__name__
+        if len(losses) > 1 and losses[-1] >= losses[0]:
+            what = (
+                f"its training loss ended at {losses[-1]:.4g}, not below its first "
+                f"value {losses[0]:.4g}"
+            )
+        elif scores and len(scores) > 1 and scores[-1] < scores[0]:
+            what = (
+                f"its validation score ended at {scores[-1]:.4g}, below its first "
+                f"value {scores[0]:.4g} (the best-validation weights are kept)"
+            )
+        else:
+            return
+        why = (
+            f"stopped after {len(losses)} iterations without improvement "
+            f"(n_iter_no_change={self.n_iter_no_change})"
+            if stopped
+            else f"ran {len(losses)} iterations"
+        )
+        warnings.warn(
+            f"{name}: the fit {why}, and {what}: it did not learn. Scale the "
+            "features (e.g. StandardScaler), change the step size "
+            "(learning_rate_init or the method's own), raise alpha, or raise "
+            "max_iter.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
     def _raise_diverged(self, loss):
         """A non-finite first iteration: nothing to keep (``_fit`` restores
@@ -256,6 +314,31 @@ class BaseIterativeNetwork(BaseNetwork):
             total = total + rule.step(network, self._rule_state, Xb, Yb, wb, rng)
         return float(total) / n_samples
 
+    def _record_input_range(self, xp, X, fresh, sample_weight=None):
+        """Per-feature ``(low, high)`` of the training inputs of this fit
+        (rows of positive weight), merged with the previous ones for
+        ``partial_fit`` / ``warm_start``."""
+        if not self._clip_inputs:
+            return
+        if sample_weight is not None and bool(xp.any(sample_weight > 0)):
+            X = take_rows(xp, xp.nonzero(sample_weight > 0)[0], X)[0]
+        low, high = xp.min(X, axis=0), xp.max(X, axis=0)
+        previous = None if fresh else getattr(self, "_input_range", None)
+        if previous is not None:
+            low = xp.minimum(low, xp.astype(move_to(previous[0], xp, device_of(X)), X.dtype))
+            high = xp.maximum(high, xp.astype(move_to(previous[1], xp, device_of(X)), X.dtype))
+        self._input_range = [low, high]
+
+    def _forward(self, xp, X):
+        """Network output for rows ``X``, each feature first clipped to its
+        training range when ``_clip_inputs`` is set."""
+        bounds = getattr(self, "_input_range", None) if self._clip_inputs else None
+        if bounds is not None:
+            low = xp.astype(bounds[0], X.dtype)
+            high = xp.astype(bounds[1], X.dtype)
+            X = xp.minimum(xp.maximum(X, low), high)
+        return forward(xp, X, self.coefs_, self.intercepts_, self.activation)
+
     def _weights_finite(self, xp):
         return all(bool(xp.all(xp.isfinite(A))) for A in (*self.coefs_, *self.intercepts_))
 
@@ -288,9 +371,16 @@ class BaseIterativeNetwork(BaseNetwork):
         self._alpha_scale = sample_weight.shape[0] / total
         return sample_weight * self._alpha_scale
 
-    def _update_stopping_state(self, xp, X_val, Y_val, w_val=None):
+    def _update_stopping_state(self, xp, X_val, Y_val, w_val=None, left_start=True):
         """MLP's rule: stop after ``n_iter_no_change`` iterations without a
-        ``tol`` improvement of the loss (or of the validation score)."""
+        ``tol`` improvement of the loss (or of the validation score).
+
+        Iterations count toward the stop only once the fit has left its
+        start (``left_start``, see ``_left_start``). A rule whose loss first
+        rises, as rec-LRA's does while
+        the forward weights align with the random feedback, is not stopped
+        in that phase; one that never improves runs to ``max_iter`` and warns.
+        """
         if self.early_stopping:
             score = self._validation_score(xp, X_val, Y_val, w_val)
             self.validation_scores_.append(score)
@@ -305,6 +395,8 @@ class BaseIterativeNetwork(BaseNetwork):
             loss = self.loss_curve_[-1]
             improved = loss < self.best_loss_ - self.tol
         self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+        if not left_start:
+            improved = True  # still in the warm-up: nothing counts yet
         self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
         if self._no_improvement_count >= self.n_iter_no_change:
             if self.verbose:
@@ -315,10 +407,24 @@ class BaseIterativeNetwork(BaseNetwork):
             return True
         return False
 
+    def _left_start(self, losses, n_scores):
+        """Whether this call's fit has improved on its first iteration: its
+        training loss went below its first value by more than ``tol``, or
+        (``early_stopping``) its validation score rose above its first one
+        (the score of the iteration just run is not recorded yet)."""
+        if min(losses) < losses[0] - self.tol:
+            return True
+        scores = self.validation_scores_[n_scores:] if self.early_stopping else []
+        return len(scores) > 0 and max(scores) > scores[0]
+
     # -------------------------------------------------------------- helpers
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
-            return min(self._auto_batch_size, n_samples)
+            if n_samples < self._auto_split_from:
+                return min(self._auto_batch_size, n_samples)
+            rows = -(-n_samples // self._auto_min_batches)  # ceil
+            rows = max(rows, self._auto_min_batch_rows)
+            return max(1, min(self._auto_batch_size, rows, n_samples))
         return min(self.batch_size, n_samples)
 
     def _minibatches(self, n_samples, rng, shuffle=True):

@@ -24,6 +24,17 @@ from ._lra_rule import RecursiveLRA
 class _BaseLRA(BaseIterativeNetwork):
     """Parameters of the rec-LRA estimators and their update rule."""
 
+    # Predictions clip each feature to its training range (doc, "Defaults"):
+    # no unbounded extrapolation on rows far outside the training data.
+    _clip_inputs = True
+
+    # batch_size="auto": at least 10 mini-batches (of at least 8 rows) per
+    # epoch, so that a small data set gets enough optimiser steps to get
+    # through the phase in which the forward weights align with the random
+    # feedback (doc/lra.rst, "Defaults").
+    _auto_min_batches = 10
+    _auto_min_batch_rows = 8
+
     _parameter_constraints = {
         **BaseIterativeNetwork._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -129,11 +140,17 @@ _LRA_DOCS = {
     "params": """activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden activation, applied both in the forward pass and to each
         layer's nudged target (the paper uses ReLU).
-    alpha : float, default=1e-4
+    alpha : float, default=1e-4 for the classifier, 0.3 for the regressor
         L2 penalty, added to every local update as in ``MLPClassifier``
         (``(a^T e + alpha W) / batch_size``), and to the feedback updates.
+        The regressor's larger default keeps small noisy sets from being
+        overfitted (diabetes: R^2 0.27 with 1e-4, 0.33 with 0.3, Ridge 0.36).
     batch_size : int or "auto", default="auto"
-        Mini-batch size; ``"auto"`` is ``min(200, n_samples)``.
+        Mini-batch size; ``"auto"`` is ``min(200, n_samples)`` rows, but at
+        most ``ceil(n_samples / 10)`` and at least 8 rows from 100 rows on:
+        at least ten optimiser steps per epoch on small sets
+        (``MLPClassifier`` takes one step per epoch below 200 rows); fewer
+        than 100 rows are one batch.
     learning_rate_init : float, default=1e-3
         Step size of the optimiser ``solver``.
     max_iter : int, default=200
@@ -376,3 +393,60 @@ class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
     >>> reg.fit(X[:1500], y[:1500]).score(X[1500:], y[1500:]) > 0.85
     True
     """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        alpha=0.3,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        solver="adam",
+        momentum=0.9,
+        target_step=0.1,
+        feedback="kolen_pollack",
+        feedback_init="scaled_normal",
+        feedback_update_scale=1.0,
+        error_l2_weight=1.0,
+        error_skip_every="auto",
+        update_clip=None,
+        input_noise=0.0,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
+        # alpha=0.3 (the classifier keeps MLP's 1e-4): see doc/lra.rst, "Defaults".
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            solver=solver,
+            momentum=momentum,
+            target_step=target_step,
+            feedback=feedback,
+            feedback_init=feedback_init,
+            feedback_update_scale=feedback_update_scale,
+            error_l2_weight=error_l2_weight,
+            error_skip_every=error_skip_every,
+            update_clip=update_clip,
+            input_noise=input_noise,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            device=device,
+        )

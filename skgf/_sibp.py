@@ -23,6 +23,10 @@ from ._sibp_rule import SemiImplicitStep
 class _BaseSIBP(BaseIterativeNetwork):
     """Parameters of the SIBP estimators and their update rule."""
 
+    # Predictions clip each feature to its training range (doc, "Defaults"):
+    # no unbounded extrapolation on rows far outside the training data.
+    _clip_inputs = True
+
     _parameter_constraints = {
         **BaseIterativeNetwork._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left")],

@@ -124,7 +124,7 @@ def to_onnx(model, X, *, zipmap=False, options=None, target_opset=None, **kwargs
         A few input rows: skl2onnx reads the input's type and width from
         them (``float32`` for a float32 graph).
     zipmap : bool or "columns", default=False
-        skl2onnx's ``zipmap`` option of the skgf classifiers in ``model``:
+        The ``zipmap`` option (skl2onnx's) of the skgf classifiers in ``model``:
         ``False`` outputs the probabilities as a tensor, ``True`` as a list
         of ``{label: probability}`` maps (skl2onnx's own default).
     options : dict, default=None

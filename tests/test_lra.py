@@ -513,8 +513,13 @@ def test_divergence_is_reported():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.warns(ConvergenceWarning, match="diverged.*step size"):
+            # one step per epoch, so that the first epoch is still finite
             reg = LRARegressor(
-                solver="sgd", learning_rate_init=1e3, max_iter=50, random_state=0
+                solver="sgd",
+                learning_rate_init=1e3,
+                batch_size=X.shape[0],
+                max_iter=50,
+                random_state=0,
             ).fit(X, y.astype(float))
     # the diverged iterations are undone: finite weights and predictions
     assert all(np.all(np.isfinite(W)) for W in reg.coefs_ + reg.intercepts_)

@@ -129,6 +129,7 @@ def test_large_proximal_weight_is_sgd_step(kind):
         max_iter=1,
         shuffle=False,
         alpha=alpha,
+        early_stopping=False,  # the regressor's default is True
     )
     errors = []
     for weight in (1e3, 1e5):

@@ -1,0 +1,229 @@
+"""Default parameters against linear models, as a new user meets them
+(issue 11): every estimator inside ``make_pipeline(StandardScaler(), ...)``
+on a 75/25 split of bundled data, within 0.03 of LogisticRegression's
+accuracy or Ridge's R^2; streaming ``partial_fit`` near the full fit; no
+negative R^2 on rows far outside the training range where Ridge's is
+positive; and fits that do not learn or diverge warn.
+
+The pairs that still fall short are strict expected failures, each with its
+measured figure, so that a fix shows up as an unexpected pass."""
+
+import pathlib
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skgf import LRAClassifier, SemiImplicitBPRegressor
+
+from skgf_test_data import CLASSIFIERS, ITERATIVE, REGRESSORS, estimator_id
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from benchmarks.defaults import far_out  # noqa: E402
+
+MARGIN = 0.03
+LOADERS = {"iris": load_iris, "wine": load_wine, "breast_cancer": load_breast_cancer}
+
+# (estimator, data set, width): test accuracy measured with defaults (seed 0),
+# against LogisticRegression's iris 0.974, wine 1.000, breast cancer 0.958.
+# Not skgf._lra / _sibp: RSO and ZORB are another change's.
+SHORT_OF_LINEAR = {
+    ("ZORBClassifier", "wine", 4): 0.956,
+}
+
+
+def _split(loader, seed=0):
+    X, y = loader(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, random_state=seed)
+
+
+def _fit(estimator, X_train, y_train):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return make_pipeline(StandardScaler(), estimator).fit(X_train, y_train)
+
+
+def _fit_score(estimator, X_train, X_test, y_train, y_test):
+    return _fit(estimator, X_train, y_train).score(X_test, y_test)
+
+
+def _xfail(table, key, what):
+    short = table.get(key)
+    if short is None:
+        return []
+    reason = f"issue 11: measured {what} {short:.3f}, short of the linear model"
+    return [pytest.mark.xfail(strict=True, reason=reason)]
+
+
+def _cases():
+    for Estimator in CLASSIFIERS:
+        for data in LOADERS:
+            for width in (4, 16, 64):
+                yield pytest.param(
+                    Estimator,
+                    data,
+                    width,
+                    marks=_xfail(SHORT_OF_LINEAR, (Estimator.__name__, data, width), "accuracy"),
+                    id=f"{estimator_id(Estimator)}-{data}-{width}",
+                )
+
+
+@pytest.mark.parametrize("Estimator, data, width", list(_cases()))
+def test_classifier_defaults_near_logistic_regression(Estimator, data, width):
+    split = _split(LOADERS[data])
+    linear = _fit_score(LogisticRegression(), *split)
+    skgf = _fit_score(Estimator(hidden_layer_sizes=(width,), random_state=0), *split)
+    assert skgf >= linear - MARGIN, (skgf, linear)
+
+
+# (estimator, split): R^2 on diabetes with defaults; Ridge scores 0.358,
+# 0.442, 0.444 on splits 0, 1, 2.
+SHORT_OF_RIDGE = {
+    ("RSORegressor", 0): 0.085,
+    ("RSORegressor", 1): 0.328,
+    ("RSORegressor", 2): 0.222,
+    # the proximal steps overfit this small noisy set (doc/sibp.rst)
+    ("SemiImplicitBPRegressor", 0): 0.080,
+    ("SemiImplicitBPRegressor", 1): 0.238,
+    ("SemiImplicitBPRegressor", 2): 0.229,
+}
+
+
+def _regression_cases():
+    for Estimator in REGRESSORS:
+        for seed in range(3):
+            yield pytest.param(
+                Estimator,
+                seed,
+                marks=_xfail(SHORT_OF_RIDGE, (Estimator.__name__, seed), "R^2"),
+                id=f"{estimator_id(Estimator)}-{seed}",
+            )
+
+
+@pytest.mark.parametrize("Estimator, seed", list(_regression_cases()))
+def test_regressor_defaults_near_ridge_on_diabetes(Estimator, seed):
+    split = _split(load_diabetes, seed)
+    ridge = _fit_score(Ridge(), *split)
+    skgf = _fit_score(Estimator(random_state=0), *split)
+    assert skgf >= ridge - MARGIN, (skgf, ridge)
+
+
+# R^2 on diabetes (split 0) with three test rows pushed 10, 30 and 100
+# standard deviations out on the feature Ridge weighs least (Ridge 0.342,
+# ZORB 0.340; LRA 0.328 and SIBP 0.080, as on the clean rows, since they
+# clip inputs to the training range). RSO clips too since this change
+# (-35.656 before, 0.028 after).
+NEGATIVE_FAR_OUT = {}
+
+
+@pytest.mark.parametrize(
+    "Estimator",
+    [
+        pytest.param(E, marks=_xfail(NEGATIVE_FAR_OUT, E.__name__, "R^2"), id=estimator_id(E))
+        for E in REGRESSORS
+    ],
+)
+def test_regressor_far_out_rows_no_negative_r2(Estimator):
+    X_train, X_test, y_train, y_test = _split(load_diabetes, 0)
+    X_test = far_out(X_train, X_test, y_train, "regression", 0)
+    ridge = _fit_score(Ridge(), X_train, X_test, y_train, y_test)
+    assert ridge > 0
+    skgf = _fit_score(Estimator(random_state=0), X_train, X_test, y_train, y_test)
+    assert skgf > 0, (skgf, ridge)
+
+
+ITERATIVE_CLASSIFIERS = [E for E in ITERATIVE if E in CLASSIFIERS]
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
+def test_streaming_partial_fit_near_full_fit(Estimator):
+    """8 passes of 4 chunks of breast cancer through partial_fit (the issue's
+    case: LRA went 0.40 -> 0.49 with its loss rising) against a full fit."""
+    X_train, X_test, y_train, y_test = _split(load_breast_cancer)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    full = _fit(Estimator(hidden_layer_sizes=(16,), random_state=0), X_train, y_train)
+    stream = Estimator(hidden_layer_sizes=(16,), random_state=0)
+    chunks = np.array_split(np.arange(len(y_train)), 4)
+    pass_losses = []
+    for _ in range(8):
+        for rows in chunks:
+            stream.partial_fit(X_train[rows], y_train[rows], classes=np.unique(y_train))
+        pass_losses.append(stream.loss_curve_[-1])
+    assert pass_losses[-1] < pass_losses[0]
+    assert stream.score(X_test, y_test) >= full.score(X_test, y_test) - MARGIN
+
+
+def _breast_cancer_scaled():
+    X_train, _, y_train, _ = _split(load_breast_cancer)
+    return StandardScaler().fit_transform(X_train), y_train
+
+
+def test_fit_that_does_not_learn_warns():
+    """Full-batch LRA on breast cancer: the loss rises for its first epochs
+    while the forward weights align with the feedback; cut off there, the
+    fit ends above where it began, and says so."""
+    X, y = _breast_cancer_scaled()
+    est = LRAClassifier(hidden_layer_sizes=(16,), batch_size=X.shape[0], max_iter=15)
+    est.set_params(random_state=0)
+    with pytest.warns(ConvergenceWarning, match="did not learn"):
+        est.fit(X, y)
+    assert est.n_iter_ == len(est.loss_curve_) == 15
+    assert est.loss_curve_[-1] > est.loss_curve_[0]
+    assert est.best_loss_ == min(est.loss_curve_)
+
+
+def test_rising_start_is_not_an_early_stop():
+    """The same fit with max_iter=200: it used to stop at iteration 11 (0.45
+    test accuracy, no warning); the no-improvement count now starts once
+    the loss has gone below its first value, and the fit learns."""
+    X_train, X_test, y_train, y_test = _split(load_breast_cancer)
+    scaler = StandardScaler().fit(X_train)
+    est = LRAClassifier(hidden_layer_sizes=(16,), batch_size=len(y_train), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(scaler.transform(X_train), y_train)
+    assert est.n_iter_ > 11
+    assert min(est.loss_curve_) < est.loss_curve_[0]
+    assert est.score(scaler.transform(X_test), y_test) > 0.9
+
+
+def test_diverging_fit_warns():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    est = SemiImplicitBPRegressor(neuron_step_size=50.0, max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow
+        with pytest.warns(ConvergenceWarning, match="diverged"):
+            est.fit(X, y)
+    assert est.n_iter_ == len(est.loss_curve_) < 30
+    assert all(np.isfinite(est.loss_curve_))
+
+
+def test_validation_score_below_its_start_warns():
+    est = LRAClassifier()
+    est.n_iter_no_change = 10
+    with pytest.warns(ConvergenceWarning, match="validation score ended at 0.8"):
+        est._warn_if_nothing_learned([1.0, 0.5], [0.9, 0.8], stopped=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est._warn_if_nothing_learned([1.0, 0.5], [0.8, 0.9], stopped=True)
+
+
+def test_predictions_clip_inputs_to_training_range():
+    """A row far out on one feature predicts as the row at the edge of the
+    training range (LRA, SIBP, RSO), not along an unbounded ReLU ray."""
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    for Estimator in (e for e in REGRESSORS if getattr(e, "_clip_inputs", False)):
+        est = _fit(Estimator(hidden_layer_sizes=(16,), max_iter=20, random_state=0), X, y)
+        far, edge = X[:1].copy(), X[:1].copy()
+        far[0, 2], edge[0, 2] = 1000.0, X[:, 2].max()
+        np.testing.assert_allclose(est.predict(far), est.predict(edge))
