@@ -39,7 +39,8 @@ from ._array_api import (
     to_host,
     to_numpy,
 )
-from ._dask import is_lazy_array, map_row_blocks
+from ._dask import is_lazy_array, row_blocks_when_lazy
+from ._docs import fill_doc
 from ._network import forward
 
 # Fitted attributes that hold arrays of the compute namespace (or lists of
@@ -49,6 +50,14 @@ _ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
 
 # Rows per prediction block: small enough that a block's buffers stay far
 # below the input's own size, large enough for full-speed matrix products.
+# The input entry of the prediction methods' docstrings (indented for a method).
+_PREDICT_DOCS = {
+    "X_predict": """Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples."""
+}
+
 _PREDICT_MAX_ROWS = 1024
 # ... and their buffers within this many MiB (fewer rows for wide layers).
 _PREDICT_BLOCK_MIB = 16
@@ -388,13 +397,12 @@ class NetworkClassifierMixin(ClassifierMixin):
             )
         return rows
 
+    @fill_doc(_PREDICT_DOCS)
+    @row_blocks_when_lazy
     def predict(self, X):
         """Predict class labels for ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        %(X_predict)s
 
         Returns
         -------
@@ -402,47 +410,39 @@ class NetworkClassifierMixin(ClassifierMixin):
             The predicted classes, in the namespace of ``X`` for numeric labels
             (a lazy dask array for a dask ``X``).
         """
-        if is_lazy_array(X):
-            return map_row_blocks(self.predict, X)
         scores, xp, xp_in, device_in = self._network_output(X, "predict")
         labels = self.classes_[to_numpy(xp.argmax(scores, axis=1))]
         if labels.dtype.kind in "biuf":
             return self._back_to_caller(labels, xp_in, device_in)
         return labels
 
+    @fill_doc(_PREDICT_DOCS)
+    @row_blocks_when_lazy
     def predict_proba(self, X):
         """Class probabilities for ``X``: the softmax of the network output.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        %(X_predict)s
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class in ``classes_``, rows summing to one.
         """
-        if is_lazy_array(X):
-            return map_row_blocks(self.predict_proba, X)
         scores, xp, xp_in, device_in = self._network_output(X, "predict_proba")
         return self._back_to_caller(softmax(xp, scores), xp_in, device_in)
 
+    @fill_doc(_PREDICT_DOCS)
+    @row_blocks_when_lazy
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        %(X_predict)s
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class in ``classes_``.
         """
-        if is_lazy_array(X):
-            return map_row_blocks(self.predict_log_proba, X)
         scores, xp, xp_in, device_in = self._network_output(X, "predict_log_proba")
         # log of predict_proba (as MLPClassifier): probabilities that underflow
         # to 0 give -inf in both, which scikit-learn's checks require
@@ -495,13 +495,12 @@ class NetworkRegressorMixin(RegressorMixin):
             self._y_scale = xp.astype(move_to(scale, xp, device), dtype)
         self.out_activation_ = "identity"
 
+    @fill_doc(_PREDICT_DOCS)
+    @row_blocks_when_lazy
     def predict(self, X):
         """Predict targets for ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        %(X_predict)s
 
         Returns
         -------
@@ -509,8 +508,6 @@ class NetworkRegressorMixin(RegressorMixin):
             The predicted values, in the namespace of ``X`` (a lazy dask
             array, computed block by block, for a dask ``X``).
         """
-        if is_lazy_array(X):
-            return map_row_blocks(self.predict, X)
         out, xp, xp_in, device_in = self._network_output(X, "predict")
         out = out * self._y_scale + self._y_mean
         if out.shape[1] == 1:

@@ -11,6 +11,7 @@ dask itself is imported only inside the functions that build graphs, so
 that skgf imports without it.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -157,6 +158,19 @@ class _on_host_blocks:
 
     def __dask_tokenize__(self):
         return (type(self).__name__, self.fn.__module__, self.fn.__qualname__)
+
+
+def row_blocks_when_lazy(predict_method):
+    """Decorate a prediction method so that a dask ``X`` gets a lazy result,
+    computed by the method block of rows by block of rows."""
+
+    @functools.wraps(predict_method)
+    def predict_any(estimator, X):
+        if is_lazy_array(X):
+            return map_row_blocks(functools.partial(predict_method, estimator), X)
+        return predict_method(estimator, X)
+
+    return predict_any
 
 
 def map_row_blocks(fn, X):

@@ -51,6 +51,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._activations import HIDDEN_ACTIVATIONS
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import BaseNetwork, _copy_array
+from ._losses import held_out_score
 from ._network import Network, forward, init_weights, layer_sizes
 from ._rules import PassRule
 
@@ -436,26 +437,7 @@ class BaseIterativeNetwork(BaseNetwork):
         """Accuracy (classifiers) or mean R^2 (regressors) on the split,
         weighted by ``w_val`` when given."""
         Z = forward(xp, X_val, self.coefs_, self.intercepts_, self.activation)
-        if w_val is None:
-            if self._is_classifier():
-                hits = xp.argmax(Z, axis=1) == xp.argmax(Y_val, axis=1)
-                return float(xp.mean(xp.astype(hits, Z.dtype)))
-            sse = xp.sum((Y_val - Z) ** 2, axis=0)
-            sst = xp.sum((Y_val - xp.mean(Y_val, axis=0)) ** 2, axis=0)
-            sst = xp.where(sst > 0, sst, xp.ones_like(sst))
-            return float(xp.mean(1.0 - sse / sst))
-        total = xp.sum(w_val)
-        if not float(total) > 0:  # no validation weight: every score ties
-            return 0.0
-        if self._is_classifier():
-            hits = xp.astype(xp.argmax(Z, axis=1) == xp.argmax(Y_val, axis=1), Z.dtype)
-            return float(xp.sum(hits * w_val) / total)
-        w = w_val[:, None]
-        mean = xp.sum(Y_val * w, axis=0) / total
-        sse = xp.sum(w * (Y_val - Z) ** 2, axis=0)
-        sst = xp.sum(w * (Y_val - mean) ** 2, axis=0)
-        sst = xp.where(sst > 0, sst, xp.ones_like(sst))
-        return float(xp.mean(1.0 - sse / sst))
+        return held_out_score(xp, Z, Y_val, self._is_classifier(), w_val)
 
     def _validation_split(self, xp, X, Y, rng, sample_weight=None):
         n = X.shape[0]

@@ -48,3 +48,33 @@ def output_loss_terms(xp, Z, Y, classification):
         return -(Y * log_proba), xp.exp(log_proba) - Y
     residual = Z - Y
     return 0.5 * (residual * residual), residual
+
+
+def held_out_score(xp, Z, Y, classification, weights=None):
+    """Score of output ``Z`` on held-out targets ``Y`` (higher is better).
+
+    Accuracy for classes (``Y`` one-hot), the mean over outputs of R^2
+    otherwise; with ``weights`` (one per row) both are weighted, as
+    scikit-learn's ``score`` with ``sample_weight``. Constant targets count
+    their total squared deviation as 1, so their R^2 stays finite.
+    """
+    if weights is None:
+        if classification:
+            hits = xp.argmax(Z, axis=1) == xp.argmax(Y, axis=1)
+            return float(xp.mean(xp.astype(hits, Z.dtype)))
+        sse = xp.sum((Y - Z) ** 2, axis=0)
+        sst = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+        sst = xp.where(sst > 0, sst, xp.ones_like(sst))
+        return float(xp.mean(1.0 - sse / sst))
+    total = xp.sum(weights)
+    if not float(total) > 0:  # no held-out weight: every score ties
+        return 0.0
+    if classification:
+        hits = xp.astype(xp.argmax(Z, axis=1) == xp.argmax(Y, axis=1), Z.dtype)
+        return float(xp.sum(hits * weights) / total)
+    w = weights[:, None]
+    mean = xp.sum(Y * w, axis=0) / total
+    sse = xp.sum(w * (Y - Z) ** 2, axis=0)
+    sst = xp.sum(w * (Y - mean) ** 2, axis=0)
+    sst = xp.where(sst > 0, sst, xp.ones_like(sst))
+    return float(xp.mean(1.0 - sse / sst))

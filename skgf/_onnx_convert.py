@@ -24,6 +24,7 @@ skl2onnx is imported inside the functions: this module is imported only by
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ._activations import _NATURAL_RANGE, _TANH_SCALE
 from ._array_api import to_numpy
@@ -200,6 +201,7 @@ def classifier_shape(operator):
     skl2onnx's linear classifiers and ``MLPClassifier``)."""
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
+    check_is_fitted(operator.raw_operator)
     _label_values(operator.raw_operator)  # a clear error for unsupported labels
     calculate_linear_classifier_output_shapes(operator)
 
@@ -215,6 +217,7 @@ def regressor_shape(operator):
     )
     from skl2onnx.common.utils import check_input_and_output_numbers, check_input_and_output_types
 
+    check_is_fitted(operator.raw_operator)
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
     check_input_and_output_types(
         operator,

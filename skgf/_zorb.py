@@ -18,6 +18,7 @@ from ._array_api import device_of, numpy_namespace
 from ._base import BaseNetwork, NetworkClassifierMixin, NetworkRegressorMixin
 from ._dask import lazy_training_data
 from ._docs import fill_doc
+from ._losses import held_out_score
 from ._network import forward
 from ._zorb_blocks import (
     BlockRows,
@@ -143,13 +144,7 @@ class _BaseZORB(BaseNetwork):
 
         def score(coefs, intercepts, ranges):
             Z = forward(xp, X_val, coefs, intercepts, self.activation, ranges)
-            if classification:
-                hits = xp.argmax(Z, axis=1) == xp.argmax(T_val, axis=1)
-                return float(xp.mean(xp.astype(hits, Z.dtype)))
-            residual = xp.sum((Z - T_val) ** 2, axis=0)
-            spread = xp.sum((T_val - xp.mean(T_val, axis=0)) ** 2, axis=0)
-            spread = xp.where(spread > 0, spread, xp.ones_like(spread))
-            return float(xp.mean(1.0 - residual / spread))
+            return held_out_score(xp, Z, T_val, classification)
 
         return score
 

@@ -20,6 +20,7 @@ so memory stays independent of ``n_samples``.
 """
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils import gen_batches
@@ -44,6 +45,7 @@ def minimal_change_target(xp, Zs, Hs, pinvs, T_out, layer, activation, ranges):
     return target
 
 
+@dataclass
 class MinimalChangeSweeps:
     """The minimal-change rule: hyper-parameters here, data in :meth:`fit`.
 
@@ -64,14 +66,13 @@ class MinimalChangeSweeps:
         Name printed with them.
     """
 
-    def __init__(self, activation, alpha, n_sweeps, tol, n_iter_no_change, verbose=0, name="ZORB"):
-        self.activation = activation
-        self.alpha = alpha
-        self.n_sweeps = n_sweeps
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.verbose = verbose
-        self.name = name
+    activation: str
+    alpha: float
+    n_sweeps: int
+    tol: float
+    n_iter_no_change: int
+    verbose: int = 0
+    name: str = "ZORB"
 
     def fit(self, xp, X, T_out, hidden_layer_sizes, rng, sample_weight=None, validation=None):
         """Fit on the rows ``X`` with output targets ``T_out`` (one per row).

@@ -145,6 +145,8 @@ def to_onnx(model, X, *, zipmap=False, options=None, target_opset=None, **kwargs
     ------
     ImportError
         If skl2onnx or onnx is not installed (``pip install skgf[onnx]``).
+    sklearn.exceptions.NotFittedError
+        If an skgf estimator in ``model`` is not fitted.
 
     See Also
     --------

@@ -135,6 +135,14 @@ def test_regressor_multi_output(Estimator, multi_output):
 
 
 @pytest.mark.parametrize("Estimator", ALL_ESTIMATORS, ids=estimator_id)
+def test_unfitted_estimator_is_refused(Estimator):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted"):
+        to_onnx(Estimator(), np.zeros((2, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("Estimator", ALL_ESTIMATORS, ids=estimator_id)
 def test_pipeline_with_scaler(Estimator):
     """Unscaled rows through ``StandardScaler`` then the network, converted
     by ``skl2onnx.to_onnx`` itself after ``register_converters``."""
