@@ -50,13 +50,24 @@ _ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
 
 # Rows per prediction block: small enough that a block's buffers stay far
 # below the input's own size, large enough for full-speed matrix products.
-# The input entry of the prediction methods' docstrings (indented for a method).
+# The prediction methods' docstrings from their input to the head of
+# their Returns section (indented for a method).
 _PREDICT_DOCS = {
-    "X_predict": """Parameters
+    "X_returns": """Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            The input samples."""
+            The input samples.
+
+        Returns
+        -------"""
 }
+
+
+def _prediction_method(method):
+    """A prediction method: its input documented once, and a lazy result
+    for a dask ``X``."""
+    return fill_doc(_PREDICT_DOCS)(row_blocks_when_lazy(method))
+
 
 _PREDICT_MAX_ROWS = 1024
 # ... and their buffers within this many MiB (fewer rows for wide layers).
@@ -397,15 +408,11 @@ class NetworkClassifierMixin(ClassifierMixin):
             )
         return rows
 
-    @fill_doc(_PREDICT_DOCS)
-    @row_blocks_when_lazy
+    @_prediction_method
     def predict(self, X):
         """Predict class labels for ``X``.
 
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_returns)s
         y : ndarray of shape (n_samples,)
             The predicted classes, in the namespace of ``X`` for numeric labels
             (a lazy dask array for a dask ``X``).
@@ -416,30 +423,22 @@ class NetworkClassifierMixin(ClassifierMixin):
             return self._back_to_caller(labels, xp_in, device_in)
         return labels
 
-    @fill_doc(_PREDICT_DOCS)
-    @row_blocks_when_lazy
+    @_prediction_method
     def predict_proba(self, X):
         """Class probabilities for ``X``: the softmax of the network output.
 
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_returns)s
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class in ``classes_``, rows summing to one.
         """
         scores, xp, xp_in, device_in = self._network_output(X, "predict_proba")
         return self._back_to_caller(softmax(xp, scores), xp_in, device_in)
 
-    @fill_doc(_PREDICT_DOCS)
-    @row_blocks_when_lazy
+    @_prediction_method
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_returns)s
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class in ``classes_``.
         """
@@ -495,15 +494,11 @@ class NetworkRegressorMixin(RegressorMixin):
             self._y_scale = xp.astype(move_to(scale, xp, device), dtype)
         self.out_activation_ = "identity"
 
-    @fill_doc(_PREDICT_DOCS)
-    @row_blocks_when_lazy
+    @_prediction_method
     def predict(self, X):
         """Predict targets for ``X``.
 
-        %(X_predict)s
-
-        Returns
-        -------
+        %(X_returns)s
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values, in the namespace of ``X`` (a lazy dask
             array, computed block by block, for a dask ``X``).

@@ -3,10 +3,13 @@
 A docstring names a snippet with ``%(name)s`` at the indentation of a
 parameter or attribute entry; :func:`fill_doc` substitutes the shared
 snippets below and the method's own (twin classifier and regressor share
-their method's snippets this way). A literal percent sign is written ``%%``.
-Snippets say what a parameter does and which value the paper uses; where a
-value comes from and what the papers leave open is on the method pages of
-the documentation, not here.
+their method's snippets this way). An estimator's docstring names
+``%(sections)s`` for its Parameters, Attributes, See Also, Notes and
+References, assembled by :func:`_estimator_sections`, and writes its own
+summary, method description and Examples. A literal percent sign is written
+``%%``. Snippets say what a parameter does and which value the paper uses;
+where a value comes from and what the papers leave open is on the method
+pages of the documentation, not here.
 """
 
 _SHARED = {
@@ -82,18 +85,65 @@ _SHARED = {
 }
 
 
-def fill_doc(snippets=None):
-    """Class decorator: fill ``%(name)s`` in the docstring with the shared
-    snippets and ``snippets`` (a dict of the method's own, which win).
+# The parameters after ``class_weight`` in the iterative methods' signatures.
+_ITERATIVE_PARAMS_TAIL = """%(random_state)s
+    %(verbose)s
+    %(warm_start)s
+    %(device)s"""
 
-    The method's snippets may themselves name shared snippets (a block of
-    parameters, say); those are filled in first.
+
+def _estimator_sections(name, table):
+    """Parameters, Attributes, See Also, Notes and References of estimator
+    ``name``, in numpydoc's order, from the snippets in ``table``.
+
+    The method's snippets fill ``params`` (the parameters before
+    ``class_weight``), ``params_tail`` (those after it; the iterative
+    methods' tail by default), ``attributes``, ``references`` and
+    optionally ``notes``.
     """
-    own = {name: text % _SHARED for name, text in (snippets or {}).items()}
-    table = {**_SHARED, **own}
+    classifier = name.endswith("Classifier")
+    own, other = ("Classifier", "Regressor") if classifier else ("Regressor", "Classifier")
+    parameters = ["hidden_layer_sizes", "params", "class_weight", "params_tail"]
+    attributes = ["classes_", "attributes", f"out_activation_{own.lower()}"]
+    if not classifier:
+        parameters.remove("class_weight")
+        attributes.remove("classes_")
+    attributes += ["n_features_in_", "feature_names_in_"]
+    twin_task = "regression" if classifier else "classification"
+    lines = [
+        *("Parameters", "----------", *(table[key] for key in parameters), ""),
+        *("Attributes", "----------", *(table[key] for key in attributes), ""),
+        *("See Also", "--------", f"{name.replace(own, other)} : The {twin_task} twin."),
+        f"sklearn.neural_network.MLP{own} : The same network trained by backpropagation.",
+        "",
+    ]
+    if table.get("notes"):
+        lines += ["Notes", "-----", table["notes"], ""]
+    lines += ["References", "----------", table["references"]]
+    return "\n    ".join(lines).replace("\n    \n", "\n\n")
+
+
+def fill_doc(*snippets):
+    """Decorator: fill ``%(name)s`` in a docstring with the shared snippets
+    and the dicts ``snippets`` (the method's own, which win; a later dict
+    wins over an earlier one).
+
+    A method's snippet may name shared snippets and the method's snippets
+    listed before it. An estimator class (a name ending in ``Classifier`` or
+    ``Regressor``) may also name ``%(sections)s``: its Parameters,
+    Attributes, See Also, Notes and References, assembled from the snippets.
+    """
+    table = {**_SHARED, "params_tail": _ITERATIVE_PARAMS_TAIL % _SHARED}
+    for own in snippets:
+        for name, text in own.items():
+            table[name] = text % table
 
     def decorate(obj):
-        obj.__doc__ = obj.__doc__ % table
+        sections = {}
+        if isinstance(obj, type) and obj.__name__.endswith(("Classifier", "Regressor")):
+            if "params" in table:
+                sections["sections"] = _estimator_sections(obj.__name__, table)
+        obj.__doc__ = obj.__doc__ % {**table, **sections}
         return obj
 
     return decorate

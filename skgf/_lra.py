@@ -233,36 +233,7 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
 
     %(method)s The output error is ``softmax(h) - y``.
 
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(params)s
-    %(class_weight)s
-    %(random_state)s
-    %(verbose)s
-    %(warm_start)s
-    %(device)s
-
-    Attributes
-    ----------
-    %(classes_)s
-    %(attributes)s
-    %(out_activation_classifier)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
-
-    See Also
-    --------
-    LRARegressor : The regression twin.
-    sklearn.neural_network.MLPClassifier : Backpropagation-trained network.
-
-    Notes
-    -----
-    %(notes)s
-
-    References
-    ----------
-    %(references)s
+    %(sections)s
 
     Examples
     --------
@@ -352,34 +323,7 @@ class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
     %(method)s The output layer is linear and its error is ``h - y`` on
     standardised targets.
 
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(params)s
-    %(random_state)s
-    %(verbose)s
-    %(warm_start)s
-    %(device)s
-
-    Attributes
-    ----------
-    %(attributes)s
-    %(out_activation_regressor)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
-
-    See Also
-    --------
-    LRAClassifier : The classification twin.
-    sklearn.neural_network.MLPRegressor : Backpropagation-trained network.
-
-    Notes
-    -----
-    %(notes)s
-
-    References
-    ----------
-    %(references)s
+    %(sections)s
 
     Examples
     --------

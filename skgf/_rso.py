@@ -111,7 +111,7 @@ class _BaseRSO(BaseIterativeNetwork):
 
 
 _RSO_DOCS = {
-    "params_head": """activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    "params": """activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden activation (ReLU in the paper).
     batch_size : int or "auto", default="auto"
         Rows of the mini-batch on which each proposal is judged; ``"auto"``
@@ -182,9 +182,7 @@ _RSO_DOCS = {
     %(best_validation_score_)s
     %(n_layers_)s
     %(n_outputs_)s""",
-    "notes": """Notes
-    -----
-    The proposals are evaluated incrementally on cached activations of the
+    "notes": """The proposals are evaluated incrementally on cached activations of the
     mini-batch, never by a forward pass per proposal: a step on weight
     ``W_l[i, j]`` changes only unit ``j``'s pre-activation, so an
     output-layer proposal costs ``O(B)``, a last-hidden-layer proposal a
@@ -199,9 +197,7 @@ _RSO_DOCS = {
     Unlike ``MLPClassifier`` there is no weight penalty: on separable data
     the outputs keep growing over the passes (confident probabilities);
     ``early_stopping`` helps on small noisy data sets.""",
-    "references": """References
-    ----------
-    B. Singh and R. Tripathi, "RSO: A Gradient Free Sampling Based Approach
+    "references": """B. Singh and R. Tripathi, "RSO: A Gradient Free Sampling Based Approach
     For Training Deep Neural Networks", arXiv:2005.05955, 2020.""",
 }
 
@@ -216,29 +212,7 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
     cross-entropy on a mini-batch (ties keep ``w``). Every accepted change is
     seen by the next proposal. ``max_iter`` counts passes over all weights.
 
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(params_head)s
-    %(class_weight)s
-    %(params_tail)s
-
-    Attributes
-    ----------
-    %(classes_)s
-    %(attributes)s
-    %(out_activation_classifier)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
-
-    See Also
-    --------
-    RSORegressor : The regression twin.
-    sklearn.neural_network.MLPClassifier : Backpropagation-trained network.
-
-    %(notes)s
-
-    %(references)s
+    %(sections)s
 
     Examples
     --------
@@ -317,27 +291,7 @@ class RSORegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseRSO):
     standardised targets on a mini-batch is kept (ties keep ``w``). The
     output layer is linear. See :class:`RSOClassifier` for the method.
 
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(params_head)s
-    %(params_tail)s
-
-    Attributes
-    ----------
-    %(attributes)s
-    %(out_activation_regressor)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
-
-    See Also
-    --------
-    RSOClassifier : The classification twin.
-    sklearn.neural_network.MLPRegressor : Backpropagation-trained network.
-
-    %(notes)s
-
-    %(references)s
+    %(sections)s
 
     Examples
     --------

@@ -139,6 +139,8 @@ _SIBP_DOCS = {
         Number of epochs run.
     %(n_layers_)s
     %(n_outputs_)s""",
+    "references": """R. Liu and X. Zhang, "Semi-Implicit Back Propagation",
+    arXiv:2002.03516, 2020.""",
 }
 
 
@@ -148,33 +150,7 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
 
     %(method)s The loss is softmax cross-entropy on the linear output.
 
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(params)s
-    %(class_weight)s
-    %(random_state)s
-    %(verbose)s
-    %(warm_start)s
-    %(device)s
-
-    Attributes
-    ----------
-    %(classes_)s
-    %(attributes)s
-    %(out_activation_classifier)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
-
-    See Also
-    --------
-    SemiImplicitBPRegressor : The regression twin.
-    sklearn.neural_network.MLPClassifier : Explicit-gradient training.
-
-    References
-    ----------
-    R. Liu and X. Zhang, "Semi-Implicit Back Propagation",
-    arXiv:2002.03516, 2020.
+    %(sections)s
 
     Examples
     --------
@@ -246,31 +222,7 @@ class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin, _B
     %(method)s The loss is half the squared error of the linear output on the
     standardised targets.
 
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(params)s
-    %(random_state)s
-    %(verbose)s
-    %(warm_start)s
-    %(device)s
-
-    Attributes
-    ----------
-    %(attributes)s
-    %(out_activation_regressor)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
-
-    See Also
-    --------
-    SemiImplicitBPClassifier : The classification twin.
-    sklearn.neural_network.MLPRegressor : Explicit-gradient training.
-
-    References
-    ----------
-    R. Liu and X. Zhang, "Semi-Implicit Back Propagation",
-    arXiv:2002.03516, 2020.
+    %(sections)s
 
     Examples
     --------

@@ -252,22 +252,27 @@ _ZORB_DOCS = {
         unbounded activations).""",
     "n_iter_": """n_iter_ : int
         Sweeps run: 1 for the paper's rule (every layer solved once).""",
+    "params": """%(activation)s
+    %(alpha)s
+    %(random_feature_weight)s
+    %(sweeps)s""",
+    "params_tail": """%(random_state)s
+    %(verbose)s
+    %(device)s""",
+    "attributes": """%(coefs_)s
+    %(intercepts_)s
+    %(activation_ranges_)s
+    %(n_iter_)s
+    %(sweep_attributes)s
+    %(n_layers_)s
+    %(n_outputs_)s""",
+    "references": """V. Ranganathan and A. Lewandowski, "ZORB: A Derivative-Free
+    Backpropagation Algorithm for Neural Networks", arXiv:2011.08895, 2020.""",
 }
 
-
-@fill_doc(_ZORB_DOCS)
-class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
-    """Neural-network classifier trained by ZORB, without gradients.
-
-    ZORB (zeroth-order relaxed backpropagation) fits the one-hot (or
-    inverse-softmax) class targets.
-
-    %(method)s
-
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(activation)s
+# The classifier's output target sits between alpha and random_feature_weight.
+_ZORB_CLASSIFIER_DOCS = {
+    "params": """%(activation)s
     %(alpha)s
     class_target : {"one_hot", "softmax_inverse"}, default="one_hot"
         Output target. ``"one_hot"`` regresses the one-hot labels with an
@@ -277,35 +282,20 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         output in both cases, which is a ranking, not a calibrated
         probability, for ``"one_hot"``.
     %(random_feature_weight)s
-    %(sweeps)s
-    %(class_weight)s
-    %(random_state)s
-    %(verbose)s
-    %(device)s
+    %(sweeps)s""",
+}
 
-    Attributes
-    ----------
-    %(classes_)s
-    %(coefs_)s
-    %(intercepts_)s
-    %(activation_ranges_)s
-    %(n_iter_)s
-    %(sweep_attributes)s
-    %(n_layers_)s
-    %(n_outputs_)s
-    %(out_activation_classifier)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
 
-    See Also
-    --------
-    ZORBRegressor : The regression twin.
-    sklearn.neural_network.MLPClassifier : Backpropagation-trained network.
+@fill_doc(_ZORB_DOCS, _ZORB_CLASSIFIER_DOCS)
+class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
+    """Neural-network classifier trained by ZORB, without gradients.
 
-    References
-    ----------
-    V. Ranganathan and A. Lewandowski, "ZORB: A Derivative-Free
-    Backpropagation Algorithm for Neural Networks", arXiv:2011.08895, 2020.
+    ZORB (zeroth-order relaxed backpropagation) fits the one-hot (or
+    inverse-softmax) class targets.
+
+    %(method)s
+
+    %(sections)s
 
     Examples
     --------
@@ -409,39 +399,7 @@ class ZORBRegressor(NetworkRegressorMixin, _BaseZORB):
 
     %(method)s
 
-    Parameters
-    ----------
-    %(hidden_layer_sizes)s
-    %(activation)s
-    %(alpha)s
-    %(random_feature_weight)s
-    %(sweeps)s
-    %(random_state)s
-    %(verbose)s
-    %(device)s
-
-    Attributes
-    ----------
-    %(coefs_)s
-    %(intercepts_)s
-    %(activation_ranges_)s
-    %(n_iter_)s
-    %(sweep_attributes)s
-    %(n_layers_)s
-    %(n_outputs_)s
-    %(out_activation_regressor)s
-    %(n_features_in_)s
-    %(feature_names_in_)s
-
-    See Also
-    --------
-    ZORBClassifier : The classification twin.
-    sklearn.neural_network.MLPRegressor : Backpropagation-trained network.
-
-    References
-    ----------
-    V. Ranganathan and A. Lewandowski, "ZORB: A Derivative-Free
-    Backpropagation Algorithm for Neural Networks", arXiv:2011.08895, 2020.
+    %(sections)s
 
     Examples
     --------
