@@ -39,6 +39,7 @@ from ._array_api import (
     to_host,
     to_numpy,
 )
+from ._callbacks import CALLBACK_ATTRIBUTES, CallbackSupportMixin, FitProgress
 from ._dask import is_lazy_array, row_blocks_when_lazy
 from ._docs import fill_doc
 from ._network import forward
@@ -91,7 +92,7 @@ def _positive_int_tuple(value):
     return sizes
 
 
-class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
+class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Validation, dispatch, prediction and pickling for skgf networks."""
 
     # Names of method-specific fitted attributes holding arrays (or nested
@@ -132,7 +133,7 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         """
         return self._fit(X, y, sample_weight=sample_weight)
 
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None, validation=None):
         """Validate, encode, dispatch and call the method's ``_solve``.
 
         A fit that raises, or is interrupted (``KeyboardInterrupt``), leaves
@@ -147,30 +148,71 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
                 return self._fit_lazy(
                     X, y, sample_weight=sample_weight, incremental=incremental, classes=classes
                 )
-            return self._fit_arrays(X, y, sample_weight, incremental, classes)
+            if validation is not None and is_lazy_array(validation[0]):
+                raise TypeError("X_val must be in memory (a dask X_val is not supported).")
+            return self._fit_arrays(X, y, sample_weight, incremental, classes, validation)
         except BaseException:
             self._restore_fitted_state(snapshot)
             raise
 
-    def _fit_arrays(self, X, y, sample_weight, incremental, classes):
+    def _fit_arrays(self, X, y, sample_weight, incremental, classes, validation=None):
         hidden = _positive_int_tuple(self.hidden_layer_sizes)
         first_call = not (incremental and hasattr(self, "coefs_"))
         X, y = self._validate_training_data(X, y, reset=first_call)
         xp, device = resolve_compute(X, self.device)
         dtype = float_dtype_for(X.dtype, xp, device)
+        X_caller = X
         X = xp.astype(move_to(X, xp, device), dtype, copy=False)
         weights = self._validate_sample_weight(sample_weight, y)
         Y = self._encode_targets(
             y, xp, device, dtype, reset=first_call, classes=classes, sample_weight=weights
         )
+        progress = FitProgress.start(
+            self, self._n_fit_tasks(incremental, len(hidden) + 1), X_caller, y, weights
+        )
         weights = self._training_weights(y, weights, incremental, classes)
         if weights is not None:
             weights = xp.astype(move_to(weights, xp, device), dtype)
+        if validation is not None:
+            validation = self._validation_arrays(*validation, xp, device, dtype)
         rng = check_random_state(self.random_state)
-        self._solve(xp, X, Y, hidden, rng, incremental=incremental, sample_weight=weights)
+        self._solve(
+            xp,
+            X,
+            Y,
+            hidden,
+            rng,
+            incremental=incremental,
+            sample_weight=weights,
+            progress=progress,
+            validation=validation,
+        )
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = Y.shape[1]
+        progress.finish()
         return self
+
+    def _n_fit_tasks(self, incremental, n_layers):
+        """Number of subtasks of a fit, for the callbacks (see ``_callbacks``)."""
+        return n_layers
+
+    def _validation_arrays(self, X_val, y_val, sample_weight_val, xp, device, dtype):
+        """A user's validation set (``fit``'s ``X_val``, ``y_val``,
+        ``sample_weight_val``) checked and encoded as the training data."""
+        X_val, y_val = self._validate_training_data(X_val, y_val, reset=False)
+        if getattr(self, "classes_", None) is not None:
+            unknown = np.setdiff1d(y_val, self.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y_val contains labels {unknown.tolist()!r} that are not in the "
+                    f"training labels (classes_={self.classes_.tolist()!r})."
+                )
+        w_val = self._validate_sample_weight(sample_weight_val, y_val)
+        Y_val = self._encode_targets(y_val, xp, device, dtype, reset=False)
+        X_val = xp.astype(move_to(X_val, xp, device), dtype, copy=False)
+        if w_val is not None:
+            w_val = xp.astype(move_to(w_val, xp, device), dtype)
+        return X_val, Y_val, w_val
 
     @staticmethod
     def _validate_sample_weight(sample_weight, y):
@@ -197,16 +239,17 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
         Arrays (and the lists / dicts holding them) are copied, so that a fit
         that continues from this state in place cannot change the copy.
         """
-        params = self.get_params(deep=False)
+        kept = {**self.get_params(deep=False), **dict.fromkeys(CALLBACK_ATTRIBUTES)}
         return {
             name: map_arrays(value, _copy_array)
             for name, value in vars(self).items()
-            if name not in params
+            if name not in kept
         }
 
     def _restore_fitted_state(self, snapshot):
-        params = self.get_params(deep=False)
-        for name in [n for n in vars(self) if n not in params and n not in snapshot]:
+        # the callbacks' own attributes are theirs to tear down
+        kept = {**self.get_params(deep=False), **dict.fromkeys(CALLBACK_ATTRIBUTES)}
+        for name in [n for n in vars(self) if n not in kept and n not in snapshot]:
             delattr(self, name)
         for name, value in snapshot.items():
             setattr(self, name, value)
@@ -308,7 +351,9 @@ class BaseNetwork(BaseEstimator, metaclass=ABCMeta):
 
     def __getstate__(self):
         """Pickle fitted arrays as NumPy, so GPU-fitted models load anywhere."""
-        state = super().__getstate__()
+        # a copy: on Python >= 3.11 object.__getstate__ returns the live
+        # __dict__, which pickling (or copy.copy) must not change
+        state = dict(super().__getstate__())
         for name in _ARRAY_ATTRIBUTES + self._state_attributes:
             if name in state:
                 state[name] = map_arrays(state[name], to_numpy)

@@ -43,6 +43,7 @@ from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
@@ -51,6 +52,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._activations import HIDDEN_ACTIVATIONS
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import BaseNetwork, _copy_array
+from ._callbacks import FitProgress, callback_management_context
 from ._losses import held_out_score
 from ._network import Network, forward, init_weights, layer_sizes
 from ._rules import PassRule
@@ -99,11 +101,100 @@ class BaseIterativeNetwork(BaseNetwork):
     def _make_rule(self):
         """The method's update rule, built from the current parameters."""
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (numbers or strings) for classifiers, target values
+            for regressors.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample in the loss: a sample of
+            integer weight ``k`` counts as ``k`` copies of it. The weights are
+            scaled to mean 1 over the training rows, so that step sizes keep
+            their meaning. ``None`` weighs all samples equally.
+        X_val : array-like of shape (n_val, n_features), default=None
+            A validation set for ``early_stopping``, used instead of holding
+            out ``validation_fraction`` of ``X`` (as in scikit-learn's
+            ``HistGradientBoostingClassifier``). It needs
+            ``early_stopping=True``. In a ``Pipeline``, transform it as ``X``
+            with ``Pipeline(..., transform_input=["X_val"])``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Labels or targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weight of each validation sample in the validation score
+            (``class_weight`` is not applied to it).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        validation = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be passed together (got only one).")
+            validation = (X_val, y_val, sample_weight_val)
+        elif sample_weight_val is not None:
+            raise ValueError("sample_weight_val is given without X_val and y_val.")
+        return self._fit(X, y, sample_weight=sample_weight, validation=validation)
+
+    def _n_fit_tasks(self, incremental, n_layers):
+        return 1 if incremental else self.max_iter
+
     def _network(self):
         return Network(list(self.coefs_), list(self.intercepts_), self.activation)
 
     # ----------------------------------------------------------------- loop
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None):
+    def _solve(
+        self,
+        xp,
+        X,
+        Y,
+        hidden_layer_sizes,
+        rng,
+        incremental,
+        sample_weight=None,
+        progress=None,
+        validation=None,
+    ):
+        progress = progress or FitProgress.silent()
+        fresh = self._start_or_resume(xp, X, Y, hidden_layer_sizes, rng, incremental)
+        self._record_input_range(xp, X, fresh, sample_weight)
+        if incremental:
+            weights = self._unit_mean_weights(xp, sample_weight)
+            task = progress.begin(self._iteration_name)
+            failed = self._iterate_once(xp, self._make_rule(), X, Y, rng, weights)
+            if failed is not None:
+                self._raise_diverged(failed)
+            progress.end(task, self._fitted_attributes)
+            return
+        X_val = Y_val = w_val = None
+        if validation is not None:
+            if not self.early_stopping:
+                raise ValueError(
+                    "X_val and y_val are used for early stopping, but early_stopping "
+                    "is False. Set early_stopping=True to stop on them, or leave "
+                    "them out."
+                )
+            X_val, Y_val, w_val = validation
+        elif self.early_stopping:
+            X, Y, X_val, Y_val, sample_weight, w_val = self._validation_split(
+                xp, X, Y, rng, sample_weight
+            )
+        self._best_weights = None
+        weights = self._unit_mean_weights(xp, sample_weight)
+        rule = self._make_rule()  # after the weights set the penalty's scale
+        self._iterate(xp, rule, X, Y, rng, weights, (X_val, Y_val, w_val), progress)
+        self._best_weights = None
+
+    def _start_or_resume(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
+        """Fresh weights and records, or (``warm_start``, ``partial_fit``)
+        the previous fit's moved to this fit's device; whether fresh."""
         device = device_of(X)
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, Y.shape[1])
         fresh = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
@@ -128,55 +219,50 @@ class BaseIterativeNetwork(BaseNetwork):
         else:
             self._move_state(xp, device, X.dtype)
             self._rule_state = self._make_rule().resume_state(self._rule_state, self._network())
+        return fresh
 
-        self._record_input_range(xp, X, fresh, sample_weight)
-        if incremental:
-            weights = self._unit_mean_weights(xp, sample_weight)
-            failed = self._iterate_once(xp, self._make_rule(), X, Y, rng, weights)
-            if failed is not None:
-                self._raise_diverged(failed)
-            return
-
-        X_val = Y_val = w_val = None
-        if self.early_stopping:
-            X, Y, X_val, Y_val, sample_weight, w_val = self._validation_split(
-                xp, X, Y, rng, sample_weight
-            )
-            self._best_weights = None
-        weights = self._unit_mean_weights(xp, sample_weight)
-        rule = self._make_rule()  # after the weights set the penalty's scale
+    def _iterate(self, xp, rule, X, Y, rng, weights, validation, progress):
+        """The iterations of one ``fit`` call, then its warnings and the
+        weights it keeps (see the module docstring)."""
         losses = []  # this call's finite losses
         best_state, best_index = None, None
         failed = None  # non-finite loss of an undone iteration
         start = time.perf_counter()
         stopped = False  # by the n_iter_no_change rule
+        ended_by = None  # "interrupt" or "callback"
         n_scores = len(getattr(self, "validation_scores_", []))
         for _ in range(self.max_iter):
             start_state = self._model_state()
-            failed = self._iterate_once(xp, rule, X, Y, rng, weights)
+            try:
+                task = progress.begin(self._iteration_name)
+                failed = self._iterate_once(xp, rule, X, Y, rng, weights)
+            except KeyboardInterrupt:
+                if not losses:
+                    raise  # nothing of this call to keep: _fit restores the estimator
+                self._set_model_state(start_state)  # undo the half-run iteration
+                self._warn_interrupted(len(losses))
+                ended_by = "interrupt"
+                break
             if failed is not None and not losses:
                 self._raise_diverged(failed)
             if failed is not None:
+                progress.end(task)
                 break
             losses.append(self.loss_curve_[-1])
             if best_state is None or losses[-1] < losses[best_index]:
                 best_state, best_index = start_state, len(losses) - 1
             stop = self._update_stopping_state(
-                xp, X_val, Y_val, w_val, left_start=self._left_start(losses, n_scores)
+                xp, *validation, left_start=self._left_start(losses, n_scores)
             )
-            if self.verbose:
-                val = (
-                    f", validation score = {self.validation_scores_[-1]:.6f}"
-                    if self.early_stopping
-                    else ""
-                )
-                print(
-                    f"[{type(self).__name__}] iteration {self.n_iter_}, "
-                    f"loss = {self.loss_curve_[-1]:.6f}{val}, "
-                    f"{time.perf_counter() - start:.2f} s"
-                )
-            if stop:
-                stopped = True
+            self._print_iteration(start)
+            try:
+                if progress.end(task, self._fitted_attributes):
+                    ended_by = "callback"
+            except KeyboardInterrupt:  # the iteration itself is complete
+                self._warn_interrupted(len(losses))
+                ended_by = "interrupt"
+            if stop or ended_by:
+                stopped = stop
                 break
         else:
             warnings.warn(
@@ -184,26 +270,12 @@ class BaseIterativeNetwork(BaseNetwork):
                 "iterations before the loss (or validation score) stopped "
                 "improving. Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         if failed is not None:
             self._set_model_state(best_state)
-            kept = (
-                f"restored the weights from the start of iteration "
-                f"{best_index + 1}, whose training loss {losses[best_index]:.4g} "
-                "was the lowest"
-            )
-            if self.early_stopping and self._best_weights is not None:
-                kept = "kept the weights of the best validation score"
-            warnings.warn(
-                f"{type(self).__name__}: the training loss (or the weights) "
-                f"became {failed} at iteration {len(losses) + 1} of this fit: the "
-                f"updates diverged, so the fit stopped and {kept}. Scale the "
-                "features (e.g. StandardScaler), or lower the method's step size.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        if failed is None:
+            self._warn_diverged(failed, losses, best_index)
+        elif ended_by is None:
             self._warn_if_nothing_learned(
                 losses,
                 self.validation_scores_[n_scores:] if self.early_stopping else None,
@@ -212,19 +284,79 @@ class BaseIterativeNetwork(BaseNetwork):
         if self.early_stopping and self._best_weights is not None:
             self.coefs_, self.intercepts_ = self._best_weights
         elif failed is None and losses and not self.early_stopping:
-            first, best, last = losses[0], losses[best_index], losses[-1]
-            if last - best > max(self.tol, best, 0.5 * (first - best)):
-                self._set_model_state(best_state)
-                warnings.warn(
-                    f"{type(self).__name__}: the training loss rose from its "
-                    f"lowest value {best:.4g} (iteration {best_index + 1} of this "
-                    f"fit) to {last:.4g} at its end: the fit diverged. The weights "
-                    f"from the start of iteration {best_index + 1} were restored. "
-                    "Use early_stopping, a larger alpha or a smaller step size.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-        self._best_weights = None
+            self._undo_late_rise(losses, best_state, best_index)
+
+    # Name of one iteration in the callbacks' task tree (RSO: "pass").
+    _iteration_name = "epoch"
+
+    def _fitted_attributes(self):
+        """Copies of the attributes a model needs to predict as it stands
+        (the callbacks' ``fitted_estimator``)."""
+        names = ("coefs_", "intercepts_", *self._state_attributes)
+        attributes = {
+            name: map_arrays(getattr(self, name), _copy_array)
+            for name in names
+            if hasattr(self, name)
+        }
+        attributes["n_layers_"] = len(self.coefs_) + 1
+        attributes["n_outputs_"] = self.coefs_[-1].shape[1]
+        return attributes
+
+    def _print_iteration(self, start):
+        if not self.verbose:
+            return
+        val = (
+            f", validation score = {self.validation_scores_[-1]:.6f}" if self.early_stopping else ""
+        )
+        print(
+            f"[{type(self).__name__}] iteration {self.n_iter_}, "
+            f"loss = {self.loss_curve_[-1]:.6f}{val}, "
+            f"{time.perf_counter() - start:.2f} s"
+        )
+
+    def _warn_interrupted(self, n_completed):
+        warnings.warn(
+            f"{type(self).__name__}: the fit was interrupted (KeyboardInterrupt) "
+            f"during iteration {n_completed + 1} of this call; the model keeps the "
+            f"weights of the last completed iteration (n_iter_={self.n_iter_})"
+            + (", or of the best validation score" if self.early_stopping else "")
+            + ". fit again with warm_start=True to go on.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+    def _warn_diverged(self, failed, losses, best_index):
+        kept = (
+            f"restored the weights from the start of iteration "
+            f"{best_index + 1}, whose training loss {losses[best_index]:.4g} "
+            "was the lowest"
+        )
+        if self.early_stopping and self._best_weights is not None:
+            kept = "kept the weights of the best validation score"
+        warnings.warn(
+            f"{type(self).__name__}: the training loss (or the weights) "
+            f"became {failed} at iteration {len(losses) + 1} of this fit: the "
+            f"updates diverged, so the fit stopped and {kept}. Scale the "
+            "features (e.g. StandardScaler), or lower the method's step size.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+    def _undo_late_rise(self, losses, best_state, best_index):
+        """Restore the best iteration's state when the training loss rose
+        far above its lowest value by the end of the call."""
+        first, best, last = losses[0], losses[best_index], losses[-1]
+        if last - best > max(self.tol, best, 0.5 * (first - best)):
+            self._set_model_state(best_state)
+            warnings.warn(
+                f"{type(self).__name__}: the training loss rose from its "
+                f"lowest value {best:.4g} (iteration {best_index + 1} of this "
+                f"fit) to {last:.4g} at its end: the fit diverged. The weights "
+                f"from the start of iteration {best_index + 1} were restored. "
+                "Use early_stopping, a larger alpha or a smaller step size.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _warn_if_nothing_learned(self, losses, scores, stopped):
         """Warn when this call's training loss ends no lower than it began,
@@ -436,7 +568,8 @@ class BaseIterativeNetwork(BaseNetwork):
     def _validation_score(self, xp, X_val, Y_val, w_val=None):
         """Accuracy (classifiers) or mean R^2 (regressors) on the split,
         weighted by ``w_val`` when given."""
-        Z = forward(xp, X_val, self.coefs_, self.intercepts_, self.activation)
+        # scored as predict sees it (inputs clipped to the training range)
+        Z = self._forward(xp, X_val)
         return held_out_score(xp, Z, Y_val, self._is_classifier(), w_val)
 
     def _validation_split(self, xp, X, Y, rng, sample_weight=None):
@@ -518,7 +651,8 @@ class IterativeClassifierMixin:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if first:
             self._validate_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+        with callback_management_context(self):  # tears the callbacks down
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
 
 class IterativeRegressorMixin:
@@ -544,4 +678,5 @@ class IterativeRegressorMixin:
         """
         if not hasattr(self, "coefs_"):
             self._validate_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        with callback_management_context(self):  # tears the callbacks down
+            return self._fit(X, y, sample_weight=sample_weight, incremental=True)

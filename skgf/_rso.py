@@ -24,6 +24,8 @@ from ._rso_rule import RandomSearchPass
 class _BaseRSO(BaseIterativeNetwork):
     """Parameters of the RSO estimators and their update rule."""
 
+    _iteration_name = "pass"  # over every weight
+
     _parameter_constraints = {
         **BaseIterativeNetwork._parameter_constraints,
         "perturbation_scale": [Interval(Real, 0, None, closed="neither")],

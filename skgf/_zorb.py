@@ -87,16 +87,42 @@ class _BaseZORB(BaseNetwork):
             name=type(self).__name__,
         )
 
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None):
+    def _n_fit_tasks(self, incremental, n_layers):
+        # the callbacks' subtasks of a fit: layer solves, or sweeps
+        return self.n_sweeps if self.target_rule == "minimal_change" else n_layers
+
+    def _solve(
+        self,
+        xp,
+        X,
+        Y,
+        hidden_layer_sizes,
+        rng,
+        incremental,
+        sample_weight=None,
+        progress=None,
+        validation=None,
+    ):
         if self.target_rule == "minimal_change":
-            return self._solve_minimal_change(xp, X, Y, hidden_layer_sizes, rng, sample_weight)
+            return self._solve_minimal_change(
+                xp, X, Y, hidden_layer_sizes, rng, sample_weight, progress
+            )
         T_out, row_codes = self._output_target(xp, Y)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit_arrays(
-            xp, X, T_out, hidden_layer_sizes, rng, row_codes=row_codes, sample_weight=sample_weight
+            xp,
+            X,
+            T_out,
+            hidden_layer_sizes,
+            rng,
+            row_codes=row_codes,
+            sample_weight=sample_weight,
+            progress=progress,
         )
         self.n_iter_ = 1
 
-    def _solve_minimal_change(self, xp, X, Y, hidden_layer_sizes, rng, sample_weight):
+    def _solve_minimal_change(
+        self, xp, X, Y, hidden_layer_sizes, rng, sample_weight, progress=None
+    ):
         """Sweeps of the minimal-change rule, with a held-out split when
         ``early_stopping`` (its best sweep is kept)."""
         T_distinct, row_codes = self._output_target(xp, Y)
@@ -128,7 +154,7 @@ class _BaseZORB(BaseNetwork):
             name=type(self).__name__,
         )
         coefs, intercepts, ranges, history = sweeps.fit(
-            xp, X, T_out, hidden_layer_sizes, rng, sample_weight, validation
+            xp, X, T_out, hidden_layer_sizes, rng, sample_weight, validation, progress
         )
         self.coefs_, self.intercepts_, self.activation_ranges_ = coefs, intercepts, ranges
         self.loss_curve_ = history["loss"]

@@ -129,8 +129,12 @@ class BlockRows:
         state = self._pass(sizes, LayerPass(layer, targets))
         return reduce_row_blocks(_range_block, _merge_ranges, [self.y], state)
 
-    def layer_gram(self, step, sizes):
-        """Gram sums of layer ``step.layer``: one pass over ``X`` and ``y``."""
+    def n_chunks(self, sizes):
+        return len(self.X.chunks[0])
+
+    def layer_gram(self, step, sizes, visit=None):
+        """Gram sums of layer ``step.layer``: one pass over ``X`` and ``y``
+        (blocks are not reported to callbacks: ``visit`` is ignored)."""
         state = self._pass(sizes, step)
         return reduce_row_blocks(_gram_block, _merge_grams, [self.X, self.y], state)
 

@@ -27,6 +27,7 @@ from sklearn.utils import gen_batches
 
 from ._activations import inverse, is_bounded
 from ._array_api import device_of, to_numpy
+from ._callbacks import FitProgress
 from ._linalg import GramAccumulator
 from ._network import forward, forward_layers, init_weights, layer_sizes
 from ._zorb_rule import _pseudoinverse, chunk_rows
@@ -74,7 +75,17 @@ class MinimalChangeSweeps:
     verbose: int = 0
     name: str = "ZORB"
 
-    def fit(self, xp, X, T_out, hidden_layer_sizes, rng, sample_weight=None, validation=None):
+    def fit(
+        self,
+        xp,
+        X,
+        T_out,
+        hidden_layer_sizes,
+        rng,
+        sample_weight=None,
+        validation=None,
+        progress=None,
+    ):
         """Fit on the rows ``X`` with output targets ``T_out`` (one per row).
 
         ``validation`` is ``None`` or a function of ``(coefs, intercepts,
@@ -82,8 +93,11 @@ class MinimalChangeSweeps:
         sweep's weights are kept. Returns ``(coefs, intercepts, ranges,
         history)``, ``history`` a dict of per-sweep lists ``"loss"`` (the
         training loss: half the mean squared error of the output target)
-        and ``"validation"``.
+        and ``"validation"``. ``progress`` (a
+        :class:`~skgf._callbacks.FitProgress`) reports each sweep, and each
+        layer refit in it, to the callbacks; they can stop the sweeps.
         """
+        progress = progress or FitProgress.silent()
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, T_out.shape[1])
         coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, device_of(X), X.dtype)
         ranges = [None] * (len(coefs) - 1)
@@ -92,10 +106,13 @@ class MinimalChangeSweeps:
         best, best_score, stale = None, -np.inf, 0
         start = time.perf_counter()
         for sweep in range(self.n_sweeps):
+            task = progress.begin("sweep", max_subtasks=len(coefs))
             for layer in range(len(coefs)):
+                layer_task = progress.begin("layer", parent=task)
                 self._refit_layer(
                     xp, X, T_out, sample_weight, coefs, intercepts, ranges, layer, n_chunk
                 )
+                progress.end(layer_task)
             history["loss"].append(
                 self._training_loss(xp, X, T_out, sample_weight, coefs, intercepts, ranges, n_chunk)
             )
@@ -113,7 +130,15 @@ class MinimalChangeSweeps:
                     best = ([*coefs], [*intercepts], [*ranges])
             if self.verbose:
                 print(f"{message}, {time.perf_counter() - start:.2f} s")
-            if validation is not None and stale >= self.n_iter_no_change:
+            fitted = {
+                "coefs_": [*coefs],
+                "intercepts_": [*intercepts],
+                "activation_ranges_": [*ranges],
+                "n_layers_": len(coefs) + 1,
+                "n_outputs_": T_out.shape[1],
+            }
+            stop_requested = progress.end(task, lambda fitted=fitted: fitted)
+            if stop_requested or (validation is not None and stale >= self.n_iter_no_change):
                 break
         if best is not None:
             coefs, intercepts, ranges = best

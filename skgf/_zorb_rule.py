@@ -27,6 +27,7 @@ from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._activations import inverse, is_bounded
 from ._array_api import device_of, supports_float64, to_numpy
+from ._callbacks import FitProgress
 from ._linalg import GramAccumulator, ridge_from_gram
 from ._network import hidden_forward, init_weights, layer_sizes
 
@@ -145,18 +146,19 @@ class LayerPass:
     random_feature_weight: float = 0.0
 
 
-def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None):
+def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit=iter):
     """Gram sums of layer ``step.layer`` over the rows of ``X``, chunk by chunk.
 
     Each chunk's layer input is a forward pass through the fitted layers
     below; its target comes from ``T_rows`` (output targets, pushed down by
     ``step.targets``) or, with ``row_codes``, is gathered from the distinct
     per-class targets. ``weights`` (one per row, or ``None``) weight the
-    rows' squared errors.
+    rows' squared errors. ``visit`` wraps the iterator of row slices (the
+    callbacks make each chunk a task).
     """
     layer, coefs, intercepts, targets = step.layer, step.coefs, step.intercepts, step.targets
     gram = GramAccumulator(xp)
-    for sl in gen_batches(X.shape[0], n_chunk_rows):
+    for sl in visit(gen_batches(X.shape[0], n_chunk_rows)):
         H = hidden_forward(
             xp, X[sl, ...], coefs[:layer], intercepts[:layer], targets.activation, targets.ranges
         )
@@ -196,10 +198,13 @@ class MemoryRows:
             self.xp, (self.T_rows[sl, ...] for sl in chunks), layer, weights
         )
 
-    def layer_gram(self, step, sizes):
+    def n_chunks(self, sizes):
+        return -(-self.X.shape[0] // self._chunk(sizes))
+
+    def layer_gram(self, step, sizes, visit=iter):
         """Gram sums of layer ``step.layer`` over all rows (:func:`layer_gram`)."""
         X, T_rows, codes = self.X, self.T_rows, self.row_codes
-        return layer_gram(self.xp, X, T_rows, codes, step, self._chunk(sizes), self.weights)
+        return layer_gram(self.xp, X, T_rows, codes, step, self._chunk(sizes), self.weights, visit)
 
 
 class ZORBSweep:
@@ -232,7 +237,17 @@ class ZORBSweep:
         self.verbose = verbose
         self.name = name
 
-    def fit(self, xp, rows, n_outputs, hidden_layer_sizes, rng, T_distinct=None, T_range=None):
+    def fit(
+        self,
+        xp,
+        rows,
+        n_outputs,
+        hidden_layer_sizes,
+        rng,
+        T_distinct=None,
+        T_range=None,
+        progress=None,
+    ):
         """Fit a network over the row source ``rows`` (``MemoryRows`` or ``BlockRows``).
 
         ``T_distinct`` holds the distinct output targets when the rows carry
@@ -240,8 +255,11 @@ class ZORBSweep:
         ``T_range``, if given, the rows of it that set the ranges (the
         classes with a positive weight). Returns ``(coefs, intercepts,
         ranges)``: the fitted weights and the range of each hidden
-        activation (``None`` if unbounded).
+        activation (``None`` if unbounded). ``progress`` (a
+        :class:`~skgf._callbacks.FitProgress`) reports each layer's solve,
+        and each chunk of rows of it, to the callbacks.
         """
+        progress = progress or FitProgress.silent()
         sizes = layer_sizes(rows.n_features, hidden_layer_sizes, n_outputs)
         coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device, rows.dtype)
         targets = TargetSweep.initial(xp, coefs, intercepts, self.activation)
@@ -269,8 +287,12 @@ class ZORBSweep:
                 distinct,
                 self.random_feature_weight,
             )
-            gram = rows.layer_gram(step, sizes)
+            task = progress.begin("layer", max_subtasks=rows.n_chunks(sizes))
+            gram = rows.layer_gram(
+                step, sizes, lambda chunks, task=task: progress.each_as_task(chunks, "rows", task)
+            )
             coefs[layer], intercepts[layer] = gram.solve(self.alpha)
+            progress.end(task)
             if self.verbose:
                 print(
                     f"[{self.name}] layer {layer + 1}/{len(coefs)} "
@@ -279,7 +301,17 @@ class ZORBSweep:
                 )
         return coefs, intercepts, list(targets.ranges)
 
-    def fit_arrays(self, xp, X, T_out, hidden_layer_sizes, rng, row_codes=None, sample_weight=None):
+    def fit_arrays(
+        self,
+        xp,
+        X,
+        T_out,
+        hidden_layer_sizes,
+        rng,
+        row_codes=None,
+        sample_weight=None,
+        progress=None,
+    ):
         """Fit on in-memory ``X``; return ``(coefs, intercepts, ranges)``.
 
         ``T_out`` is the target of the output layer's (identity) output, one
@@ -311,4 +343,6 @@ class ZORBSweep:
                 range_distinct = xp.take(
                     T_out, xp.asarray(present, device=device_of(T_out)), axis=0
                 )
-        return self.fit(xp, rows, T_out.shape[1], hidden_layer_sizes, rng, distinct, range_distinct)
+        return self.fit(
+            xp, rows, T_out.shape[1], hidden_layer_sizes, rng, distinct, range_distinct, progress
+        )
