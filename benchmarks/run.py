@@ -21,8 +21,11 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.kernel_approximation import Nystroem
+from sklearn.linear_model import Ridge, RidgeClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -84,6 +87,13 @@ def candidates(task):
                     hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0
                 ),
             ),
+            (
+                "ZORBClassifier(500, minimal_change)",
+                skgf.ZORBClassifier(
+                    hidden_layer_sizes=(500,), target_rule="minimal_change", random_state=0
+                ),
+            ),
+            ("Nystroem(500)+RidgeClassifier", nystroem_ridge(RidgeClassifier)),
         ] + [(name, est) for name, est in extra_estimators("Classifier")]
     return [
         ("MLPRegressor", MLPRegressor(random_state=0, max_iter=500)),
@@ -94,7 +104,19 @@ def candidates(task):
                 hidden_layer_sizes=(500,), random_feature_weight=1.0, random_state=0
             ),
         ),
+        (
+            "ZORBRegressor(500, minimal_change)",
+            skgf.ZORBRegressor(
+                hidden_layer_sizes=(500,), target_rule="minimal_change", random_state=0
+            ),
+        ),
+        ("Nystroem(500)+Ridge", nystroem_ridge(Ridge)),
     ] + [(name, est) for name, est in extra_estimators("Regressor")]
+
+
+def nystroem_ridge(linear):
+    """scikit-learn's closed-form random-feature reference at ZORB's width."""
+    return make_pipeline(Nystroem(n_components=500, random_state=0), linear())
 
 
 def extra_estimators(kind):

@@ -12,7 +12,8 @@ Protocol (after the usual tabular benchmarks, e.g. Grinsztajn et al. 2022):
   training part and scored (R^2) on the validation part; the setting with the
   best validation R^2 gives that split's test R^2 and times.
 
-Models: scikit-learn's ``Ridge``, ``MLPRegressor`` and
+Models: scikit-learn's ``Ridge``, ``Nystroem`` + ``Ridge`` (the closed-form
+random-feature reference, ``NystroemRidge``), ``MLPRegressor`` and
 ``HistGradientBoostingRegressor``, plus every name in ``skgf.__all__`` that
 ends in ``Regressor`` (new estimators join automatically; their grid comes
 from ``GRIDS`` by class name, or their defaults when they have none there).
@@ -45,6 +46,7 @@ import time
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
@@ -55,13 +57,16 @@ SHARED_SETS = ("airfoil", "concrete", "parkinsons", "pol", "elevators", "kin40k"
 BUNDLED_SETS = ("diabetes", "friedman1")
 QUICK_SETS = ("diabetes", "friedman1", "concrete")
 
-SKLEARN_MODELS = ("Ridge", "MLPRegressor", "HistGradientBoostingRegressor")
+SKLEARN_MODELS = ("Ridge", "NystroemRidge", "MLPRegressor", "HistGradientBoostingRegressor")
 
 # Hyperparameter grids by class name: a list of settings, each a dict of
 # parameters. Parameters an estimator does not have are dropped with a note,
 # so a grid written before an estimator's final signature still runs.
 GRIDS = {
     "Ridge": [{"alpha": a} for a in (0.1, 1.0, 10.0, 100.0)],
+    # scikit-learn's closed-form random-feature reference for ZORB
+    # (Nystroem features of an RBF kernel, then ridge regression)
+    "NystroemRidge": [{"n_components": 1024, "alpha": a} for a in (0.1, 1.0, 10.0)],
     "MLPRegressor": [
         {"hidden_layer_sizes": (128,), "alpha": 1e-4, "early_stopping": True, "max_iter": 300},
         {"hidden_layer_sizes": (256, 256), "alpha": 1e-4, "early_stopping": True, "max_iter": 300},
@@ -80,6 +85,17 @@ GRIDS = {
         {"hidden_layer_sizes": (1024,), "alpha": 1e-2, "random_feature_weight": 1.0},
         {"hidden_layer_sizes": (1024,), "alpha": 1e-2, "random_feature_weight": 3.0},
         {"hidden_layer_sizes": (1024,), "alpha": 1e-2, "random_feature_weight": 10.0},
+        # the minimal-change target rule (issue 12): one sweep, and sweeps
+        # stopped on a held-out split
+        {"hidden_layer_sizes": (1024,), "alpha": 1e-2, "target_rule": "minimal_change"},
+        {"hidden_layer_sizes": (1024,), "alpha": 1e-3, "target_rule": "minimal_change"},
+        {
+            "hidden_layer_sizes": (1024,),
+            "alpha": 1e-2,
+            "target_rule": "minimal_change",
+            "n_sweeps": 5,
+            "early_stopping": True,
+        },
     ],
     # The iterative methods: their own step parameters, a fixed epoch budget
     # where early stopping stopped them too soon on the larger sets.
@@ -112,11 +128,13 @@ GRIDS = {
 # --quick: one or two cheap settings per model.
 QUICK_GRIDS = {
     "Ridge": [{"alpha": 1.0}, {"alpha": 10.0}],
+    "NystroemRidge": [{"n_components": 256, "alpha": 1.0}],
     "MLPRegressor": [{"hidden_layer_sizes": (64,), "max_iter": 300}],
     "HistGradientBoostingRegressor": [{"max_iter": 100}],
     "ZORBRegressor": [
         {"hidden_layer_sizes": (256,), "alpha": 1e-3},
         {"hidden_layer_sizes": (512,), "alpha": 1e-2, "random_feature_weight": 3.0},
+        {"hidden_layer_sizes": (256,), "alpha": 1e-2, "target_rule": "minimal_change"},
     ],
     "RSORegressor": [{"hidden_layer_sizes": (16,), "max_iter": 5}],
     "LRARegressor": [{"hidden_layer_sizes": (64,), "max_iter": 200}],
@@ -196,6 +214,33 @@ def skgf_regressors():
     return {name: getattr(skgf, name) for name in skgf.__all__ if name.endswith("Regressor")}
 
 
+class NystroemRidge(RegressorMixin, BaseEstimator):
+    """``make_pipeline(Nystroem(n_components), Ridge(alpha))`` as one
+    estimator, so that it takes a grid like the other models."""
+
+    def __init__(self, n_components=1024, gamma=None, alpha=1.0, random_state=None):
+        self.n_components = n_components
+        self.gamma = gamma
+        self.alpha = alpha
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        from sklearn.kernel_approximation import Nystroem
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+
+        features = Nystroem(
+            gamma=self.gamma,
+            n_components=min(self.n_components, X.shape[0]),
+            random_state=self.random_state,
+        )
+        self.pipeline_ = make_pipeline(features, Ridge(alpha=self.alpha)).fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.pipeline_.predict(X)
+
+
 def all_models():
     """``{name: class}`` of every benchmarked model, scikit-learn's first."""
     from sklearn.ensemble import HistGradientBoostingRegressor
@@ -204,6 +249,7 @@ def all_models():
 
     models = {
         "Ridge": Ridge,
+        "NystroemRidge": NystroemRidge,
         "MLPRegressor": MLPRegressor,
         "HistGradientBoostingRegressor": HistGradientBoostingRegressor,
     }

@@ -51,9 +51,7 @@ X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.2, random_st
 # One fit with both callbacks. ``early_stopping=True`` stops on the given
 # validation set after ``n_iter_no_change`` epochs without improvement and
 # keeps the weights of its best epoch.
-model = LRAClassifier(
-    hidden_layer_sizes=(256,), max_iter=20, early_stopping=True, random_state=0
-)
+model = LRAClassifier(hidden_layer_sizes=(256,), max_iter=20, early_stopping=True, random_state=0)
 monitor = None
 if ScoringMonitor is not None:
     monitor = ScoringMonitor(scoring="accuracy")
@@ -66,7 +64,7 @@ if ScoringMonitor is not None:
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
     model.fit(X_train, y_train, X_val=X_val, y_val=y_val)
-print(f"{name}: {model.n_iter_} epochs, best validation accuracy {model.best_validation_score_:.4f}")
+print(f"{name}: {model.n_iter_} epochs, best validation accuracy", model.best_validation_score_)
 
 # %%
 # The monitor logs one row per task; the epochs are the tasks named

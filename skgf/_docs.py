@@ -126,7 +126,7 @@ def _estimator_sections(name, table):
 def fill_doc(*snippets):
     """Decorator: fill ``%(name)s`` in a docstring with the shared snippets
     and the dicts ``snippets`` (the method's own, which win; a later dict
-    wins over an earlier one).
+    wins over an earlier one, also inside the snippets that name it).
 
     A method's snippet may name shared snippets and the method's snippets
     listed before it. An estimator class (a name ending in ``Classifier`` or
@@ -134,9 +134,11 @@ def fill_doc(*snippets):
     Attributes, See Also, Notes and References, assembled from the snippets.
     """
     table = {**_SHARED, "params_tail": _ITERATIVE_PARAMS_TAIL % _SHARED}
-    for own in snippets:
-        for name, text in own.items():
-            table[name] = text % table
+    merged = {}  # a later dict's snippet replaces an earlier one in place,
+    for own in snippets:  # so the snippets that name it get the later text
+        merged.update(own)
+    for name, text in merged.items():
+        table[name] = text % table
 
     def decorate(obj):
         sections = {}

@@ -198,6 +198,10 @@ class BaseIterativeNetwork(BaseNetwork):
         device = device_of(X)
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, Y.shape[1])
         fresh = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
+        # training rows the model has learned from: this call's, plus the
+        # earlier calls' for partial_fit (an alpha="auto" penalty follows it)
+        previous = getattr(self, "_rows_seen", 0) if incremental and not fresh else 0
+        self._rows_seen = previous + X.shape[0]
         if not fresh and [W.shape for W in self.coefs_] != list(zip(sizes[:-1], sizes[1:])):
             raise ValueError(
                 "warm_start / partial_fit needs the same layer sizes as the "
