@@ -279,13 +279,17 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         return X, y
 
     @abstractmethod
-    def _solve(self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None):
+    def _solve(
+        self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None, **fit_context
+    ):
         """Set ``coefs_``, ``intercepts_`` (and method extras) from ``X``, ``Y``.
 
         ``sample_weight`` is ``None`` (every row weighs the same) or one
         non-negative weight per row in the compute namespace and dtype, with
         ``class_weight`` already multiplied in; a row of weight ``k`` counts
-        as ``k`` copies of it.
+        as ``k`` copies of it. ``fit_context`` holds ``progress`` (the
+        callbacks' :class:`~skgf._callbacks.FitProgress`) and ``validation``
+        (the user's ``(X_val, Y_val, w_val)``, encoded, or ``None``).
         """
 
     # -------------------------------------------------------------- predict

@@ -150,20 +150,11 @@ class BaseIterativeNetwork(BaseNetwork):
         return Network(list(self.coefs_), list(self.intercepts_), self.activation)
 
     # ----------------------------------------------------------------- loop
-    def _solve(
-        self,
-        xp,
-        X,
-        Y,
-        hidden_layer_sizes,
-        rng,
-        incremental,
-        sample_weight=None,
-        progress=None,
-        validation=None,
-    ):
-        progress = progress or FitProgress.silent()
-        fresh = self._start_or_resume(xp, X, Y, hidden_layer_sizes, rng, incremental)
+    def _solve(self, xp, X, Y, hidden, rng, incremental, sample_weight=None, **fit_context):
+        # fit_context: the fit's callbacks (progress) and validation set
+        progress = fit_context.get("progress") or FitProgress.silent()
+        validation = fit_context.get("validation")
+        fresh = self._start_or_resume(xp, X, Y, hidden, rng, incremental)
         self._record_input_range(xp, X, fresh, sample_weight)
         if incremental:
             weights = self._unit_mean_weights(xp, sample_weight)
@@ -269,12 +260,10 @@ class BaseIterativeNetwork(BaseNetwork):
                 stopped = stop
                 break
         else:
-            warnings.warn(
-                f"{type(self).__name__}: stopped after max_iter={self.max_iter} "
+            self._warn(
+                f"stopped after max_iter={self.max_iter} "
                 "iterations before the loss (or validation score) stopped "
-                "improving. Increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
+                "improving. Increase max_iter or tol."
             )
         if failed is not None:
             self._set_model_state(best_state)
@@ -319,14 +308,12 @@ class BaseIterativeNetwork(BaseNetwork):
         )
 
     def _warn_interrupted(self, n_completed):
-        warnings.warn(
-            f"{type(self).__name__}: the fit was interrupted (KeyboardInterrupt) "
+        self._warn(
+            f"the fit was interrupted (KeyboardInterrupt) "
             f"during iteration {n_completed + 1} of this call; the model keeps the "
             f"weights of the last completed iteration (n_iter_={self.n_iter_})"
             + (", or of the best validation score" if self.early_stopping else "")
-            + ". fit again with warm_start=True to go on.",
-            ConvergenceWarning,
-            stacklevel=4,
+            + ". Fit again with warm_start=True to go on."
         )
 
     def _warn_diverged(self, failed, losses, best_index):
@@ -337,13 +324,11 @@ class BaseIterativeNetwork(BaseNetwork):
         )
         if self.early_stopping and self._best_weights is not None:
             kept = "kept the weights of the best validation score"
-        warnings.warn(
-            f"{type(self).__name__}: the training loss (or the weights) "
+        self._warn(
+            f"the training loss (or the weights) "
             f"became {failed} at iteration {len(losses) + 1} of this fit: the "
             f"updates diverged, so the fit stopped and {kept}. Scale the "
-            "features (e.g. StandardScaler), or lower the method's step size.",
-            ConvergenceWarning,
-            stacklevel=4,
+            "features (e.g. StandardScaler), or lower the method's step size."
         )
 
     def _undo_late_rise(self, losses, best_state, best_index):
@@ -352,21 +337,18 @@ class BaseIterativeNetwork(BaseNetwork):
         first, best, last = losses[0], losses[best_index], losses[-1]
         if last - best > max(self.tol, best, 0.5 * (first - best)):
             self._set_model_state(best_state)
-            warnings.warn(
-                f"{type(self).__name__}: the training loss rose from its "
+            self._warn(
+                f"the training loss rose from its "
                 f"lowest value {best:.4g} (iteration {best_index + 1} of this "
                 f"fit) to {last:.4g} at its end: the fit diverged. The weights "
                 f"from the start of iteration {best_index + 1} were restored. "
-                "Use early_stopping, a larger alpha or a smaller step size.",
-                ConvergenceWarning,
-                stacklevel=4,
+                "Use early_stopping, a larger alpha or a smaller step size."
             )
 
     def _warn_if_nothing_learned(self, losses, scores, stopped):
         """Warn when this call's training loss ends no lower than it began,
         or (``early_stopping``) its validation score ends below its first
         value: the fit did not learn, whatever stopped it."""
-        name = type(self).__name__
         if len(losses) > 1 and losses[-1] >= losses[0]:
             what = (
                 f"its training loss ended at {losses[-1]:.4g}, not below its first "
@@ -385,14 +367,17 @@ class BaseIterativeNetwork(BaseNetwork):
             if stopped
             else f"ran {len(losses)} iterations"
         )
-        warnings.warn(
-            f"{name}: the fit {why}, and {what}: it did not learn. Scale the "
+        self._warn(
+            f"the fit {why}, and {what}: it did not learn. Scale the "
             "features (e.g. StandardScaler), change the step size "
             "(learning_rate_init or the method's own), raise alpha, or raise "
-            "max_iter.",
-            ConvergenceWarning,
-            stacklevel=3,
+            "max_iter."
         )
+
+    def _warn(self, message):
+        """A ``ConvergenceWarning`` about this fit, named after the estimator
+        and attributed to the caller of ``fit``."""
+        warnings.warn(f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=5)
 
     def _raise_diverged(self, loss):
         """A non-finite first iteration: nothing to keep (``_fit`` restores

@@ -92,17 +92,9 @@ class _BaseZORB(BaseNetwork):
         return self.n_sweeps if self.target_rule == "minimal_change" else n_layers
 
     def _solve(
-        self,
-        xp,
-        X,
-        Y,
-        hidden_layer_sizes,
-        rng,
-        incremental,
-        sample_weight=None,
-        progress=None,
-        validation=None,
+        self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None, **fit_context
     ):
+        progress = fit_context.get("progress")  # ZORB takes no validation set
         if self.target_rule == "minimal_change":
             return self._solve_minimal_change(
                 xp, X, Y, hidden_layer_sizes, rng, sample_weight, progress
