@@ -42,6 +42,7 @@ Usage::
 """
 
 import argparse
+import json
 import os
 import pathlib
 import platform
@@ -908,25 +909,50 @@ def run_sibp(folder, quick, seeds, out_dir, tag):
 RUNNERS = {"zorb": run_zorb, "rso": run_rso, "lra": run_lra, "sibp": run_sibp}
 
 
-def report(sections, machine_line, quick, elapsed, seeds):
+def save_section(sec, out_dir, tag, machine_line, seconds, seeds):
+    """Keep a section's results (``papers<tag>_<name>.json``), so that a run
+    of some sections rewrites the report with the others' earlier results."""
+    record = {
+        "rows": sec.rows,
+        "markdown": sec.markdown(),
+        "machine": machine_line,
+        "minutes": seconds / 60,
+        "seeds": seeds,
+    }
+    (out_dir / f"papers{tag}_{sec.name}.json").write_text(json.dumps(record, indent=1))
+
+
+def saved_sections(out_dir, tag):
+    """Every section's latest saved results, in ``SECTIONS`` order."""
+    records = []
+    for name in SECTIONS:
+        path = out_dir / f"papers{tag}_{name}.json"
+        if path.exists():
+            records.append(json.loads(path.read_text()))
+    return records
+
+
+def report(records, quick):
     mode = "--quick (subsamples; a smoke test, not a result)" if quick else "full run"
+    machines = sorted({r["machine"] for r in records})
     out = [
         "# The papers' claims, tested",
         "",
-        f"Produced by `python -m benchmarks.papers{' --quick' if quick else ''}` ({mode}, "
-        f"{seeds} seed(s) where the section says so, {elapsed / 60:.1f} min).",
-        f"Machine: {machine_line}.",
+        f"Produced by `python -m benchmarks.papers{' --quick' if quick else ''}` ({mode}; "
+        + ", ".join(f"{r['minutes']:.1f} min" for r in records)
+        + " per section).",
+        "Machine: " + "; ".join(machines) + ".",
         "",
         "## The papers' claims, tested",
         "",
         "| claim | paper's figure | ours | verdict |",
         "|---|---|---|---|",
     ]
-    for sec in sections:
-        for claim, paper, ours, verdict in sec.rows:
+    for record in records:
+        for claim, paper, ours, verdict in record["rows"]:
             out.append(f"| {claim} | {paper} | {ours} | {verdict} |")
-    out += ["", f"Machine: {machine_line}. Every figure above is from the sections below.", ""]
-    return "\n".join(out) + "\n" + "\n".join(sec.markdown() for sec in sections)
+    out += ["", "Every figure above is from the sections below.", ""]
+    return "\n".join(out) + "\n" + "\n".join(r["markdown"] for r in records)
 
 
 def main(argv=None):
@@ -948,14 +974,14 @@ def main(argv=None):
     tag = "_quick" if args.quick else ""
     machine_line = machine()
     print(f"Machine: {machine_line}", flush=True)
-    start = time.perf_counter()
-    sections = []
     for name in names:
         t0 = time.perf_counter()
         print(f"\n=== {name} ===", flush=True)
-        sections.append(RUNNERS[name](folder, args.quick, seeds, out_dir, tag))
-        print(f"[{name} took {time.perf_counter() - t0:.1f} s]", flush=True)
-    text = report(sections, machine_line, args.quick, time.perf_counter() - start, seeds)
+        sec = RUNNERS[name](folder, args.quick, seeds, out_dir, tag)
+        seconds = time.perf_counter() - t0
+        save_section(sec, out_dir, tag, machine_line, seconds, seeds)
+        print(f"[{name} took {seconds:.1f} s]", flush=True)
+    text = report(saved_sections(out_dir, tag), args.quick)
     path = out_dir / f"papers{tag}.md"
     path.write_text(text)
     print(f"\nwrote {path}", flush=True)
