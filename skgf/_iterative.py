@@ -97,6 +97,18 @@ class BaseIterativeNetwork(BaseNetwork):
     # ... except that fewer rows than this stay one batch.
     _auto_split_from = 100
 
+    # alpha="auto" (the SIBP and RSO regressors' default): AUTO_ALPHA_ROWS /
+    # (training rows), a penalty that fades as the data grow, as a fixed
+    # prior's does against a summed loss (doc/sibp.rst and doc/rso.rst,
+    # "Defaults": set on diabetes, checked on friedman1 and shared sets).
+    _AUTO_ALPHA_ROWS = 3000.0
+
+    def _alpha_value(self):
+        """``alpha``, with ``"auto"`` resolved for the rows seen so far."""
+        if self.alpha == "auto":
+            return self._AUTO_ALPHA_ROWS / max(getattr(self, "_rows_seen", 1), 1)
+        return self.alpha
+
     @abstractmethod
     def _make_rule(self):
         """The method's update rule, built from the current parameters."""

@@ -36,6 +36,7 @@ class _BaseRSO(BaseIterativeNetwork):
         "visiting_order": [StrOptions({"unit", "random"})],
         "batch_refresh": [StrOptions({"unit"}), Interval(Integral, 1, None, closed="left")],
         "weight_init": [StrOptions({"he_normal", "glorot_normal"})],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     # ``batch_size="auto"`` is min(1000, n_samples)
@@ -63,6 +64,7 @@ class _BaseRSO(BaseIterativeNetwork):
         visiting_order="unit",
         batch_refresh=200,
         weight_init="he_normal",
+        alpha=0.0,
         random_state=None,
         verbose=False,
         warm_start=False,
@@ -84,6 +86,7 @@ class _BaseRSO(BaseIterativeNetwork):
         self.visiting_order = visiting_order
         self.batch_refresh = batch_refresh
         self.weight_init = weight_init
+        self.alpha = alpha
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -104,6 +107,7 @@ class _BaseRSO(BaseIterativeNetwork):
             layer_order=self.layer_order,
             visiting_order=self.visiting_order,
             batch_refresh=self.batch_refresh,
+            alpha=self._alpha_value() * self._alpha_scale,
         )
 
     @property
@@ -113,6 +117,11 @@ class _BaseRSO(BaseIterativeNetwork):
 
 
 _RSO_DOCS = {
+    "alpha": """alpha : float or "auto", default=0.0
+        L2 penalty with ``MLPClassifier``'s convention (``alpha / 2 *
+        ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
+        kept when the batch loss plus the penalty drops. ``0`` is the paper's
+        rule; ``"auto"`` is ``3000 / n_rows`` for ``n_rows`` training rows.""",
     "params": """activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden activation (ReLU in the paper).
     batch_size : int or "auto", default="auto"
@@ -163,7 +172,8 @@ _RSO_DOCS = {
         this setting has no effect.
     weight_init : {"he_normal", "glorot_normal"}, default="he_normal"
         Initial weights ``N(0, 2 / fan_in)`` or ``N(0, 2 / (fan_in +
-        fan_out))``, zero biases (the paper: a fan-in scaled Gaussian).""",
+        fan_out))``, zero biases (the paper: a fan-in scaled Gaussian).
+    %(alpha)s""",
     "params_tail": """%(random_state)s
     %(verbose)s
     %(warm_start)s
@@ -253,6 +263,7 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
         visiting_order="unit",
         batch_refresh=200,
         weight_init="he_normal",
+        alpha=0.0,
         class_weight=None,
         random_state=None,
         verbose=False,
@@ -276,6 +287,7 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
             visiting_order=visiting_order,
             batch_refresh=batch_refresh,
             weight_init=weight_init,
+            alpha=alpha,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
@@ -284,7 +296,17 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
         self.class_weight = class_weight
 
 
-@fill_doc(_RSO_DOCS)
+_RSO_REGRESSOR_DOCS = {
+    "alpha": """alpha : float or "auto", default="auto"
+        L2 penalty with ``MLPRegressor``'s convention (``alpha / 2 *
+        ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
+        kept when the batch loss plus the penalty drops. ``"auto"`` is
+        ``3000 / n_rows`` for ``n_rows`` training rows (for ``partial_fit``:
+        all rows given so far); ``0`` is the paper's rule.""",
+}
+
+
+@fill_doc(_RSO_DOCS, _RSO_REGRESSOR_DOCS)
 class RSORegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseRSO):
     """Neural-network regressor trained by random search (RSO).
 
@@ -304,3 +326,52 @@ class RSORegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseRSO):
     >>> reg.fit(X[:800], y[:800]).score(X[800:], y[800:]) > 0.7
     True
     """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        batch_size="auto",
+        max_iter=10,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        perturbation_scale=1.0,
+        final_perturbation_scale=0.1,
+        annealing="linear",
+        perturbation_reference="current",
+        layer_order="backward",
+        visiting_order="unit",
+        batch_refresh=200,
+        weight_init="he_normal",
+        alpha="auto",
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device=None,
+    ):
+        # alpha="auto" (the classifier keeps the paper's 0): doc/rso.rst, "Defaults"
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            perturbation_scale=perturbation_scale,
+            final_perturbation_scale=final_perturbation_scale,
+            annealing=annealing,
+            perturbation_reference=perturbation_reference,
+            layer_order=layer_order,
+            visiting_order=visiting_order,
+            batch_refresh=batch_refresh,
+            weight_init=weight_init,
+            alpha=alpha,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            device=device,
+        )

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._array_api import device_of, host_to, namespace_of, take_rows
+from ._array_api import device_of, host_to, namespace_of, take_rows, to_numpy
 from ._rso_units import BatchCache, contiguous_transpose
 from ._rules import PassRule
 
@@ -176,8 +176,10 @@ class RandomSearchPass(PassRule):
         layer_order,
         visiting_order,
         batch_refresh,
+        alpha=0.0,
     ):
         self.classification = classification
+        self.alpha = alpha
         self.perturbation_scale = perturbation_scale
         self.final_perturbation_scale = final_perturbation_scale
         self.annealing = annealing
@@ -250,6 +252,18 @@ class RandomSearchPass(PassRule):
             self._search_unit(cache, k, j, inputs[start:stop], steps[start:stop], tally)
         return n_judged
 
+    def _penalty_changes(self, W, j, inputs, steps):
+        """Change of ``alpha / 2 * ||W||^2`` (per batch, as MLP's penalty;
+        biases are not penalised) for every candidate step of unit ``j``'s
+        incoming weights ``inputs``; ``None`` without a penalty."""
+        if not self.alpha:
+            return None
+        n_in = W.shape[0]
+        weights = np.append(np.asarray(to_numpy(W[:, j]), dtype=steps.dtype), 0)[inputs]
+        change = self.alpha * (weights[:, None] * steps + 0.5 * steps * steps)
+        change[inputs == n_in] = 0.0  # the bias
+        return change
+
     def _search_unit(self, cache, k, j, inputs, steps, tally):
         """Proposals on the incoming weights ``inputs`` of unit ``j`` of layer
         ``k``, in order, judged on the loaded batch."""
@@ -263,7 +277,10 @@ class RandomSearchPass(PassRule):
         moves = np.zeros(W.shape[0] + 1, dtype=steps.dtype)  # accepted steps
         loss = unit.loss
         if inputs.size:
-            loss = _judge_proposals(cache, unit, layer_inputs, inputs, steps, moves, loss, tally)
+            penalty = self._penalty_changes(W, j, inputs, steps)
+            loss = _judge_proposals(
+                cache, unit, layer_inputs, inputs, steps, moves, loss, tally, penalty
+            )
         _apply_moves(xp, W, b, j, moves)
         unit.write_back()
         if unit.accepted:
@@ -271,9 +288,13 @@ class RandomSearchPass(PassRule):
         tally.block_losses.append(loss / cache.n_rows)
 
 
-def _judge_proposals(cache, unit, layer_inputs, inputs, steps, moves, loss, tally):
+def _judge_proposals(cache, unit, layer_inputs, inputs, steps, moves, loss, tally, penalty=None):
     """Take the sequential rule's decisions on one unit's proposals; record
-    the accepted steps in ``moves`` and return the updated summed loss."""
+    the accepted steps in ``moves`` and return the updated summed loss.
+
+    ``penalty`` (host, shape of ``steps``, or ``None``) is each candidate's
+    change of the L2 penalty: a candidate is kept when the batch loss plus
+    the penalty drops; the returned loss is the batch loss alone."""
     xp, n_rows = cache.xp, cache.n_rows
     inputs_with_bias = layer_inputs.with_bias
     device = device_of(inputs_with_bias)
@@ -295,12 +316,16 @@ def _judge_proposals(cache, unit, layer_inputs, inputs, steps, moves, loss, tall
             subset = layer_inputs.rows_where_nonzero(input_list[q])
             pair = xp.take(candidates[2 * q : 2 * q + 2, ...], subset, axis=1)
             changes = unit.loss_changes_on(pair, subset)
+            judged = changes if penalty is None else changes + penalty[q]
         else:
             # speculate deeper when acceptances are rare
             rate = (tally.n_accepted + 1.0) / (tally.n_evaluated + 2.0)
             n_judged = int(min(max_speculation, max(1.0, 1.0 / rate), n - q))
             changes = unit.loss_changes(candidates[2 * q : 2 * (q + n_judged), ...])
-        r, c = _first_improvement(changes.reshape(n_judged, 2))
+            judged = changes
+            if penalty is not None:
+                judged = changes + penalty[q : q + n_judged].reshape(-1)
+        r, c = _first_improvement(judged.reshape(n_judged, 2))
         if r is None:
             tally.n_evaluated += n_judged
             q += n_judged

@@ -75,12 +75,6 @@ class _BaseSIBP(BaseIterativeNetwork):
         self.warm_start = warm_start
         self.device = device
 
-    # alpha="auto": AUTO_ALPHA_ROWS / (training rows), a penalty that fades
-    # as the data grow, as a fixed prior's does against a summed loss
-    # (doc/sibp.rst, "Defaults": calibrated on diabetes, checked on friedman1
-    # and the shared tabular sets).
-    _AUTO_ALPHA_ROWS = 3000.0
-
     def _make_rule(self):
         return SemiImplicitStep(
             classification=self._is_classifier(),
@@ -89,11 +83,6 @@ class _BaseSIBP(BaseIterativeNetwork):
             alpha=self._alpha_value() * self._alpha_scale,
             refinement_steps=self.refinement_steps,
         )
-
-    def _alpha_value(self):
-        if self.alpha == "auto":
-            return self._AUTO_ALPHA_ROWS / max(getattr(self, "_rows_seen", 1), 1)
-        return self.alpha
 
 
 _SIBP_DOCS = {
