@@ -166,7 +166,8 @@ class BaseIterativeNetwork(BaseNetwork):
         # fit_context: the fit's callbacks (progress) and validation set
         progress = fit_context.get("progress") or FitProgress.silent()
         validation = fit_context.get("validation")
-        fresh = self._start_or_resume(xp, X, Y, hidden, rng, incremental)
+        rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
+        fresh = self._start_or_resume(xp, X, Y, hidden, rng, incremental, rows)
         self._record_input_range(xp, X, fresh, sample_weight)
         if incremental:
             weights = self._unit_mean_weights(xp, sample_weight)
@@ -195,16 +196,17 @@ class BaseIterativeNetwork(BaseNetwork):
         self._iterate(xp, rule, X, Y, rng, weights, (X_val, Y_val, w_val), progress)
         self._best_weights = None
 
-    def _start_or_resume(self, xp, X, Y, hidden_layer_sizes, rng, incremental):
+    def _start_or_resume(self, xp, X, Y, hidden_layer_sizes, rng, incremental, rows):
         """Fresh weights and records, or (``warm_start``, ``partial_fit``)
         the previous fit's moved to this fit's device; whether fresh."""
         device = device_of(X)
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, Y.shape[1])
         fresh = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
-        # training rows the model has learned from: this call's, plus the
-        # earlier calls' for partial_fit (an alpha="auto" penalty follows it)
+        # training rows the model has learned from (the sum of the sample
+        # weights: a row of weight k counts k times), this call's plus the
+        # earlier calls' for partial_fit; an alpha="auto" penalty follows it
         previous = getattr(self, "_rows_seen", 0) if incremental and not fresh else 0
-        self._rows_seen = previous + X.shape[0]
+        self._rows_seen = previous + rows
         if not fresh and [W.shape for W in self.coefs_] != list(zip(sizes[:-1], sizes[1:])):
             raise ValueError(
                 "warm_start / partial_fit needs the same layer sizes as the "
