@@ -299,12 +299,7 @@ class BaseIterativeNetwork(BaseNetwork):
     def _fitted_attributes(self):
         """Copies of the attributes a model needs to predict as it stands
         (the callbacks' ``fitted_estimator``)."""
-        names = ("coefs_", "intercepts_", *self._state_attributes)
-        attributes = {
-            name: map_arrays(getattr(self, name), _copy_array)
-            for name in names
-            if hasattr(self, name)
-        }
+        attributes = self._model_state()
         attributes["n_layers_"] = len(self.coefs_) + 1
         attributes["n_outputs_"] = self.coefs_[-1].shape[1]
         return attributes
