@@ -239,9 +239,13 @@ class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin, _B
     Examples
     --------
     >>> from sklearn.datasets import make_friedman1
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from skgf import SemiImplicitBPRegressor
     >>> X, y = make_friedman1(n_samples=1000, noise=1.0, random_state=0)
-    >>> reg = SemiImplicitBPRegressor(max_iter=20, random_state=0)
+    >>> reg = make_pipeline(
+    ...     StandardScaler(), SemiImplicitBPRegressor(max_iter=50, random_state=0)
+    ... )
     >>> reg.fit(X[:750], y[:750]).score(X[750:], y[750:]) > 0.8
     True
     """
