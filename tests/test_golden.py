@@ -34,6 +34,18 @@ from skgf import (
 GOLDEN_FILE = pathlib.Path(__file__).parent / "data" / "golden_predictions.npz"
 
 RTOL = {"float64": 1e-10, "float32": 1e-5}
+# ZORB's paper rule in float32: its pseudoinverse solves of small, ill-
+# conditioned Grams amplify the float32 products' rounding, which depends on
+# the OpenBLAS kernel the CPU gets (Haswell or SkylakeX/Zen sgemm): two 2-core
+# AMD EPYC machines gave entries 0.1-0.6 % of the largest output apart.
+# Its float64 entries keep the 1e-10 guard.
+RTOL_ZORB_PAPER_FLOAT32 = 1e-2
+
+
+def _rtol(name, dtype):
+    if dtype == "float32" and name in ("ZORBClassifier", "ZORBRegressor"):
+        return RTOL_ZORB_PAPER_FLOAT32
+    return RTOL[dtype]
 
 # Small networks and few iterations: every code path, a few seconds in all.
 ESTIMATORS = {
@@ -162,9 +174,8 @@ def test_predictions_match_stored(golden, name, dtype, variant):
     out = np.asarray(_predict_case(name, dtype, variant))
     expected = golden[_key(name, dtype, variant)]
     assert out.dtype == expected.dtype
-    np.testing.assert_allclose(
-        out, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * np.max(np.abs(expected))
-    )
+    rtol = _rtol(name, dtype)
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol * np.max(np.abs(expected)))
 
 
 def test_golden_file_covers_every_case(golden):
