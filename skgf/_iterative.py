@@ -102,11 +102,14 @@ class BaseIterativeNetwork(BaseNetwork):
     # prior's does against a summed loss (doc/sibp.rst and doc/rso.rst,
     # "Defaults": set on diabetes, checked on friedman1 and shared sets).
     _AUTO_ALPHA_ROWS = 3000.0
+    # ... at most this (rec-LRA caps it at the small-set value it was tuned at)
+    _AUTO_ALPHA_MAX = float("inf")
 
     def _alpha_value(self):
         """``alpha``, with ``"auto"`` resolved for the rows seen so far."""
         if self.alpha == "auto":
-            return self._AUTO_ALPHA_ROWS / max(getattr(self, "_rows_seen", 1), 1)
+            rows = max(getattr(self, "_rows_seen", 1), 1)
+            return min(self._AUTO_ALPHA_ROWS / rows, self._AUTO_ALPHA_MAX)
         return self.alpha
 
     @abstractmethod
