@@ -226,6 +226,25 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         sample_weight = to_host(sample_weight)  # weights follow the labels to the host
         return _check_sample_weight(sample_weight, y, dtype=np.float64, ensure_non_negative=True)
 
+    def _check_same_classes(self, new_classes, method):
+        """``ValueError`` unless ``new_classes`` are the fitted ``classes_``:
+        a warm start or a later ``partial_fit`` keeps the output units."""
+        old = self.classes_
+        try:
+            same = bool(np.array_equal(new_classes, old))
+        except TypeError:  # labels of types that do not compare
+            same = False
+        if same:
+            return
+        if method == "fit":
+            start = "warm_start can only be used where `y` has the same classes as in"
+        else:
+            start = "`classes` must be the same as in"
+        raise ValueError(
+            f"{start} the previous call to {method}: previously {old.tolist()!r}, "
+            f"now {new_classes.tolist()!r}."
+        )
+
     def _training_weights(self, y, sample_weight, incremental, classes):
         """Per-row weights the method sees (``None``: all rows weigh the same).
 
@@ -393,8 +412,14 @@ class NetworkClassifierMixin(ClassifierMixin):
     def _encode_targets(self, y, xp, device, dtype, reset, classes=None, sample_weight=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        if not reset and classes is not None:
+            self._check_same_classes(np.unique(to_numpy(classes)), "fit/partial_fit")
         if reset:
-            self.classes_ = np.unique(y if classes is None else to_numpy(classes))
+            new_classes = np.unique(y if classes is None else to_numpy(classes))
+            if getattr(self, "warm_start", False) and hasattr(self, "coefs_"):
+                # the fitted output units stand for the previous classes
+                self._check_same_classes(new_classes, "fit")
+            self.classes_ = new_classes
             if self.classes_.shape[0] < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes "
@@ -434,6 +459,12 @@ class NetworkClassifierMixin(ClassifierMixin):
         if class_weight is None:
             return sample_weight
         y = column_or_1d(y)
+        if isinstance(class_weight, dict):
+            values = np.asarray(list(class_weight.values()), dtype=np.float64)
+            if not np.all(np.isfinite(values) & (values >= 0)):
+                raise ValueError(
+                    f"class_weight values must be finite and non-negative, got {class_weight!r}."
+                )
         if isinstance(class_weight, str) and incremental:
             raise ValueError(
                 f"class_weight={class_weight!r} is not supported by partial_fit: "
@@ -523,6 +554,11 @@ class NetworkRegressorMixin(RegressorMixin):
         # float32, no overflow of large targets before they are scaled
         mean = np.asarray(to_numpy(self._y_mean), dtype=np.float64)
         scale = np.asarray(to_numpy(self._y_scale), dtype=np.float64)
+        if Y.shape[1] != mean.shape[0]:  # a later partial_fit: no broadcasting
+            raise ValueError(
+                f"y has {Y.shape[1]} output(s), but {type(self).__name__} was "
+                f"fitted with {mean.shape[0]}."
+            )
         return xp.astype(move_to((Y - mean) / scale, xp, device), dtype)
 
     def _set_target_scale(self, mean, scale, xp, device, dtype):

@@ -84,11 +84,16 @@ class LayerInputs:
     """Layer ``k``'s inputs on the batch with a row of ones (the bias input),
     and where each input is nonzero (for the exact sparse shortcuts)."""
 
-    def __init__(self, xp, inputs):
+    def __init__(self, xp, inputs, row_weights=None):
         self.xp = xp
         ones = xp.ones((1, inputs.shape[1]), dtype=inputs.dtype, device=device_of(inputs))
         self.with_bias = xp.concat([inputs, ones], axis=0)
         self._nonzero = self.with_bias != 0
+        if row_weights is not None:
+            # a row of weight zero adds nothing to the loss: leaving it out
+            # keeps a zero-weight row the same as a removed one (a weight
+            # whose input is live only there is skipped in both fits)
+            self._nonzero = self._nonzero & (xp.reshape(row_weights, (1, -1)) > 0)
         counts = xp.sum(xp.astype(self._nonzero, xp.int32), axis=1)
         self.nonzero_counts = np.asarray(to_numpy(counts))  # host, one per input
         self._nonzero_host = None
@@ -142,7 +147,7 @@ class BatchCache:
             H = self.layer_inputs_T[k]
             if k == 0:  # the batch arrives as a transposed view
                 H = contiguous_transpose(self.xp, self.xp.permute_dims(H, (1, 0)))
-            self._layer_inputs[k] = LayerInputs(self.xp, H)
+            self._layer_inputs[k] = LayerInputs(self.xp, H, self.sample_weight)
         return self._layer_inputs[k]
 
     def outputs_changed(self, k):

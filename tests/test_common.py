@@ -56,24 +56,12 @@ _RSO_CLASS_WEIGHT = (
 #: {estimator class: {check name: reason}}: the checks that cannot pass.
 EXPECTED_FAILURES = {
     RSOClassifier: {"check_class_weight_classifiers": _RSO_CLASS_WEIGHT},
-    RSORegressor: {
-        "check_sample_weight_equivalence_on_dense_data": (
-            "RSO keeps a proposal when it lowers the batch loss, a floating-point sum of "
-            "row losses; a row weighted k and the same row repeated k times give equal "
-            "sums only up to rounding, which flips near-tie accept/reject decisions. "
-            "With alpha='auto' (a penalty that shrinks every step's gain) near ties are "
-            "more frequent and the fits differ (see the note below)."
-        )
-    },
 }
-# Not in the table, but close to it: check_sample_weight_equivalence_on_dense_data
-# for RSO. RSO keeps a proposal when it lowers the batch loss, a floating-point
-# sum of row losses; a row weighted k and the same row repeated k times give
-# equal sums only up to rounding, which can flip near-tie accept/reject
-# decisions and so the fitted weights (with the default max_iter=10,
-# RSOClassifier's fits differ by ~4e-3 in predict_proba). With the settings
-# above no near tie flips and the check passes. Should a change of the
-# arithmetic make it fail, that is the reason to add here.
+# check_sample_weight_equivalence_on_dense_data passes for RSO too: a row of
+# weight zero must act as a removed row, so the search's "input is zero on
+# the whole batch" shortcut counts only rows of positive weight (it once
+# counted zero-weight rows, and with alpha > 0 a penalty-only proposal was
+# then judged in one fit and skipped in the other).
 
 
 def _expected_failures(estimator):

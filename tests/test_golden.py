@@ -47,6 +47,7 @@ def _rtol(name, dtype):
         return RTOL_ZORB_PAPER_FLOAT32
     return RTOL[dtype]
 
+
 # Small networks and few iterations: every code path, a few seconds in all.
 ESTIMATORS = {
     "ZORBClassifier": lambda: ZORBClassifier(hidden_layer_sizes=(24, 12), random_state=0),

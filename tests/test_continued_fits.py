@@ -1,0 +1,82 @@
+"""A continued fit (``warm_start``, a later ``partial_fit``) and the class
+weights must not give a silently wrong model: a changed label set or output
+count is refused with a clear message, and weights are checked."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+from skgf import RSORegressor
+
+from skgf_test_data import CLASSIFIERS, ITERATIVE, estimator_id, small_estimator
+
+ITERATIVE_CLASSIFIERS = [E for E in ITERATIVE if E in CLASSIFIERS]
+ITERATIVE_REGRESSORS = [E for E in ITERATIVE if E not in CLASSIFIERS]
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
+def test_warm_start_with_other_classes_of_the_same_count_is_refused(Estimator, iris):
+    X, y = iris
+    est = small_estimator(Estimator, warm_start=True, max_iter=2).fit(X[y < 2], y[y < 2])
+    coefs = [W.copy() for W in est.coefs_]
+    with pytest.raises(ValueError, match="same classes as in the previous call to fit"):
+        est.fit(X[y > 0], y[y > 0])
+    # the refused call left the model as it was
+    np.testing.assert_array_equal(est.classes_, [0, 1])
+    for before, after in zip(coefs, est.coefs_):
+        np.testing.assert_array_equal(before, after)
+    labels = np.array(["a", "b", "c"])[y]
+    est = small_estimator(Estimator, warm_start=True, max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="previously \\[0, 1, 2\\], now \\['a', 'b', 'c'\\]"):
+        est.fit(X, labels)
+    est.fit(X, y)  # the same classes go on
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
+def test_partial_fit_with_other_classes_is_refused(Estimator, iris):
+    X, y = iris
+    est = small_estimator(Estimator, max_iter=2).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="`classes` must be the same"):
+        est.partial_fit(X, y, classes=[0, 1, 2, 3])
+    est.partial_fit(X, y, classes=[2, 1, 0])  # the same set, in any order
+    est.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE_REGRESSORS, ids=estimator_id)
+def test_partial_fit_with_another_output_count_is_refused(Estimator, iris):
+    X, _ = iris
+    Y = np.c_[X[:, 0], X[:, 1]]
+    est = small_estimator(Estimator, max_iter=2).partial_fit(X[:, 2:], Y)
+    with pytest.raises(ValueError, match="y has 1 output\\(s\\), but .* fitted with 2"):
+        est.partial_fit(X[:, 2:], Y[:, 0])
+    with pytest.raises(ValueError, match="y has 3 output\\(s\\)"):
+        est.partial_fit(X[:, 2:], np.c_[Y, Y[:, 0]])
+
+
+@pytest.mark.parametrize("Estimator", CLASSIFIERS, ids=estimator_id)
+@pytest.mark.parametrize("value", [np.inf, np.nan, -1.0])
+def test_class_weight_values_are_checked(Estimator, value, iris):
+    X, y = iris
+    est = small_estimator(Estimator, class_weight={0: value})
+    with pytest.raises(ValueError, match="class_weight values must be finite and non-negative"):
+        est.fit(X, y)
+
+
+def test_rso_zero_weight_rows_act_as_removed_rows():
+    # the search skips a weight whose input is zero on every row of positive
+    # weight; zero-weight rows must not make it live (with alpha > 0 a
+    # penalty-only proposal would then be judged in one fit and not the other)
+    rng = np.random.RandomState(42)
+    X, y = rng.rand(15, 30), rng.randint(0, 3, 15).astype(float)
+    weights = rng.randint(0, 5, 15)
+    kept = weights > 0
+    est = RSORegressor(random_state=0)
+    removed = est.fit(X[kept], y[kept], sample_weight=weights[kept]).predict(X)
+    zero_weighted = RSORegressor(random_state=0).fit(X, y, sample_weight=weights).predict(X)
+    np.testing.assert_allclose(zero_weighted, removed, rtol=1e-12, atol=1e-12)
