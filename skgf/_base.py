@@ -7,6 +7,8 @@ pickling. A method supplies ``_solve``, which turns validated arrays into
 weights; it never sees labels, pandas frames or devices it did not ask for.
 """
 
+import os
+import sys
 from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
@@ -90,6 +92,22 @@ def _positive_int_tuple(value):
     if any(not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be a tuple of positive integers, got {value!r}.")
     return sizes
+
+
+# frames of these packages are skipped when a warning is attributed: it
+# points at the user's line (the call of fit, a Pipeline's or a search's)
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(module.__file__) + os.sep for module in (sys.modules[__package__], sklearn)
+)
+
+
+def _caller_level():
+    """``stacklevel`` of the first frame above the call that is outside skgf
+    and scikit-learn (Python 3.12's ``skip_file_prefixes``, by hand)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):

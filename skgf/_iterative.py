@@ -51,7 +51,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import HIDDEN_ACTIVATIONS
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
-from ._base import BaseNetwork, _copy_array
+from ._base import BaseNetwork, _caller_level, _copy_array
 from ._callbacks import FitProgress, callback_management_context
 from ._losses import held_out_score
 from ._network import Network, forward, init_weights, layer_sizes
@@ -389,7 +389,9 @@ class BaseIterativeNetwork(BaseNetwork):
     def _warn(self, message):
         """A ``ConvergenceWarning`` about this fit, named after the estimator
         and attributed to the caller of ``fit``."""
-        warnings.warn(f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=5)
+        warnings.warn(
+            f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=_caller_level()
+        )
 
     def _raise_diverged(self, loss):
         """A non-finite first iteration: nothing to keep (``_fit`` restores

@@ -7,6 +7,7 @@ Where each parameter's value comes from, and what the paper leaves open, is
 on the documentation page ``doc/zorb.rst``.
 """
 
+import warnings
 from numbers import Integral, Real
 
 from sklearn.base import _fit_context
@@ -15,7 +16,7 @@ from sklearn.utils.validation import check_random_state, validate_data
 
 from ._activations import HIDDEN_ACTIVATIONS, softmax_inverse
 from ._array_api import device_of, numpy_namespace
-from ._base import BaseNetwork, NetworkClassifierMixin, NetworkRegressorMixin
+from ._base import BaseNetwork, NetworkClassifierMixin, NetworkRegressorMixin, _caller_level
 from ._dask import lazy_training_data
 from ._docs import fill_doc
 from ._losses import held_out_score
@@ -98,6 +99,16 @@ class _BaseZORB(BaseNetwork):
         if self.target_rule == "minimal_change":
             return self._solve_minimal_change(
                 xp, X, Y, hidden_layer_sizes, rng, sample_weight, progress
+            )
+        if self.early_stopping or self.n_sweeps != 1:
+            # as LogisticRegression's l1_ratio without elasticnet: say that the
+            # setting is unused rather than ignore it
+            warnings.warn(
+                f"{type(self).__name__}: early_stopping and n_sweeps apply to "
+                "target_rule='minimal_change' only; the paper's rule fits in one "
+                "closed-form pass and ignores them.",
+                UserWarning,
+                stacklevel=_caller_level(),
             )
         T_out, row_codes = self._output_target(xp, Y)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit_arrays(
@@ -234,7 +245,8 @@ _ZORB_DOCS = {
         every layer is refitted in ``n_sweeps`` sweeps (an extension; see
         the ZORB page of the documentation for when it wins).
     n_sweeps : int, default=1
-        Sweeps of the ``"minimal_change"`` rule (ignored by ``"paper"``).
+        Sweeps of the ``"minimal_change"`` rule (``"paper"`` ignores it and
+        warns when it is not 1).
         The first sweep starts from the random initial weights, so its
         targets keep the random features; later sweeps refit every layer
         through the fitted weights above it.
@@ -242,6 +254,7 @@ _ZORB_DOCS = {
         With ``"minimal_change"``: hold out ``validation_fraction`` of the
         training rows, stop when their score has not improved by ``tol`` for
         ``n_iter_no_change`` sweeps, and keep the best sweep's weights.
+        ``"paper"`` ignores it (one closed-form pass) and warns when it is set.
     validation_fraction : float, default=0.1
         Share of the training rows held out by ``early_stopping``.
     n_iter_no_change : int, default=3

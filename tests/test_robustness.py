@@ -35,6 +35,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skgf._linalg
@@ -52,7 +53,7 @@ from skgf import (
     ZORBRegressor,
 )
 
-from skgf_test_data import ALL_ESTIMATORS, CLASSIFIERS, ITERATIVE, estimator_id
+from skgf_test_data import ALL_ESTIMATORS, CLASSIFIERS, ITERATIVE, estimator_id, small_estimator
 
 EXAMPLES = 200
 
@@ -568,3 +569,16 @@ def test_non_finite_iteration_is_undone(Estimator, monkeypatch, wine):
         clean.partial_fit(X, y)
     clean.set_params(warm_start=False)
     _assert_same_state(before, _state(clean))
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
+def test_convergence_warning_points_at_the_callers_line(Estimator, wine):
+    # attributed past skgf's and scikit-learn's frames (a Pipeline's too), so
+    # that the user sees the line of their own fit call
+    X, y = wine
+    est = small_estimator(Estimator, max_iter=1)
+    pipeline = make_pipeline(StandardScaler(), small_estimator(Estimator, max_iter=1))
+    for model in (est, pipeline):
+        with pytest.warns(ConvergenceWarning) as record:
+            model.fit(X, y)
+        assert {w.filename for w in record} == {__file__}

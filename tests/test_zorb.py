@@ -1,6 +1,7 @@
 """ZORB estimators: accuracy on real data, numerics, dispatch, plumbing."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -354,3 +355,14 @@ def test_minimal_change_refuses_dask_and_bad_values():
         ZORBRegressor(target_rule="minimal").fit(X, y)
     with pytest.raises(ValueError, match="n_sweeps"):
         ZORBRegressor(target_rule="minimal_change", n_sweeps=0).fit(X, y)
+
+
+@pytest.mark.parametrize("params", [{"early_stopping": True}, {"n_sweeps": 3}])
+def test_paper_rule_warns_that_sweep_settings_are_unused(params, digits):
+    X_train, _, y_train, _ = digits
+    with pytest.warns(UserWarning, match="apply to target_rule='minimal_change' only") as record:
+        ZORBClassifier(hidden_layer_sizes=(16,), **params).fit(X_train, y_train)
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default settings say nothing
+        ZORBClassifier(hidden_layer_sizes=(16,)).fit(X_train, y_train)
