@@ -171,6 +171,7 @@ def mnist(data_dir, quick):
         batch_size=batch,
         max_iter=1,
         tol=0.0,
+        early_stopping=False,  # every training row, as the MLP's epochs
         warm_start=True,
         random_state=np.random.RandomState(SEED),
     )

@@ -38,6 +38,7 @@ from ._array_api import (
     move_to,
     namespace_of,
     resolve_compute,
+    take_rows,
     to_host,
     to_numpy,
 )
@@ -116,6 +117,11 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     # Names of method-specific fitted attributes holding arrays (or nested
     # lists / dicts of them) of the compute namespace: pickled as NumPy.
     _state_attributes = ()
+    # Prediction safeguard: clip every feature of a row to the range it had
+    # in the training data (union over partial_fit calls) before the forward
+    # pass, so that a row far outside that range cannot be extrapolated
+    # without bound (the tree models' behaviour; ``_record_input_range``).
+    _clip_inputs = False
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -372,9 +378,35 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         blocks = [self._forward(xp, X[sl, ...]) for sl in gen_batches(X.shape[0], max(n_rows, 1))]
         return blocks[0] if len(blocks) == 1 else xp.concat(blocks, axis=0)
 
+    def _record_input_range(self, xp, X, fresh, sample_weight=None):
+        """Per-feature ``(low, high)`` of the training inputs of this fit
+        (rows of positive weight), merged with the previous ones for
+        ``partial_fit`` / ``warm_start``."""
+        if not self._clip_inputs:
+            return
+        if sample_weight is not None and bool(xp.any(sample_weight > 0)):
+            X = take_rows(xp, xp.nonzero(sample_weight > 0)[0], X)[0]
+        low, high = xp.min(X, axis=0), xp.max(X, axis=0)
+        previous = None if fresh else getattr(self, "_input_range", None)
+        if previous is not None:
+            low = xp.minimum(low, xp.astype(move_to(previous[0], xp, device_of(X)), X.dtype))
+            high = xp.maximum(high, xp.astype(move_to(previous[1], xp, device_of(X)), X.dtype))
+        self._input_range = [low, high]
+
+    def _clipped(self, xp, X):
+        """``X`` with each feature clipped to its training range when
+        ``_clip_inputs`` is set (and a range was recorded)."""
+        bounds = getattr(self, "_input_range", None) if self._clip_inputs else None
+        if bounds is None:
+            return X
+        low = xp.astype(bounds[0], X.dtype)
+        high = xp.astype(bounds[1], X.dtype)
+        return xp.minimum(xp.maximum(X, low), high)
+
     def _forward(self, xp, X):
-        """The network's output for rows ``X`` (overridden by rescaling methods)."""
-        return forward(xp, X, self.coefs_, self.intercepts_, self.activation)
+        """The network's output for rows ``X``, clipped first when
+        ``_clip_inputs`` is set (overridden by rescaling methods)."""
+        return forward(xp, self._clipped(xp, X), self.coefs_, self.intercepts_, self.activation)
 
     @staticmethod
     def _back_to_caller(array, xp_in, device_in):

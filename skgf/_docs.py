@@ -31,10 +31,14 @@ _SHARED = {
         Improvement of the training loss (or of the validation score with
         ``early_stopping``) below which an iteration counts as no
         improvement.""",
-    "early_stopping": """early_stopping : bool, default=False
+    "early_stopping": """early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data, stop when its
         score has not improved by ``tol`` for ``n_iter_no_change``
-        iterations, and keep the weights of the best validation score.""",
+        iterations, and keep the weights of the best validation score.
+        ``"auto"`` (as in ``HistGradientBoostingClassifier``) turns it on
+        when ``fit`` gets more than 10,000 rows or an ``X_val``, and off
+        otherwise and for ``partial_fit``; ``do_early_stopping_`` says
+        which.""",
     "validation_fraction": """validation_fraction : float, default=0.1
         Share of the training data held out when ``early_stopping`` is on.""",
     "n_iter_no_change": """n_iter_no_change : int, default=10
@@ -67,6 +71,9 @@ _SHARED = {
         mean R^2 for regressors); only with ``early_stopping``.""",
     "best_validation_score_": """best_validation_score_ : float
         Best of ``validation_scores_``; only with ``early_stopping``.""",
+    "do_early_stopping_": """do_early_stopping_ : bool
+        Whether the last fit stopped on a validation score
+        (``early_stopping=True``, or ``"auto"`` on more than 10,000 rows).""",
     "n_iter_": """n_iter_ : int
         Number of iterations run.""",
     "n_layers_": """n_layers_ : int

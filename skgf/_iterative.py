@@ -54,7 +54,7 @@ from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import BaseNetwork, _caller_level, _copy_array
 from ._callbacks import FitProgress, callback_management_context
 from ._losses import held_out_score
-from ._network import Network, forward, init_weights, layer_sizes
+from ._network import Network, init_weights, layer_sizes
 from ._rules import PassRule
 
 
@@ -67,7 +67,7 @@ class BaseIterativeNetwork(BaseNetwork):
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
@@ -77,11 +77,6 @@ class BaseIterativeNetwork(BaseNetwork):
     # copied, moved and pickled with the weights; so is the training range
     # of the inputs (``_input_range``, see ``_clip_inputs``).
     _state_attributes = ("_rule_state", "_input_range")
-    # Prediction safeguard: clip every feature of a row to the range it had
-    # in the training data (union over partial_fit calls) before the forward
-    # pass, so that a row far outside that range cannot be extrapolated
-    # without bound by a ReLU network (the tree models' behaviour).
-    _clip_inputs = False
     # Factor of the L2 penalty in the current fit (see the module docstring).
     _alpha_scale = 1.0
     # Initial weights of the method (see ``_network.init_weights``).
@@ -136,7 +131,7 @@ class BaseIterativeNetwork(BaseNetwork):
             A validation set for ``early_stopping``, used instead of holding
             out ``validation_fraction`` of ``X`` (as in scikit-learn's
             ``HistGradientBoostingClassifier``). It needs
-            ``early_stopping=True``. In a ``Pipeline``, transform it as ``X``
+            ``early_stopping=True`` or ``"auto"``. In a ``Pipeline``, transform it as ``X``
             with ``Pipeline(..., transform_input=["X_val"])``.
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Labels or targets of ``X_val``.
@@ -169,6 +164,9 @@ class BaseIterativeNetwork(BaseNetwork):
         # fit_context: the fit's callbacks (progress) and validation set
         progress = fit_context.get("progress") or FitProgress.silent()
         validation = fit_context.get("validation")
+        self.do_early_stopping_ = self._resolve_early_stopping(
+            X.shape[0], validation is not None, incremental
+        )
         rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
         fresh = self._start_or_resume(xp, X, Y, hidden, rng, incremental, rows)
         self._record_input_range(xp, X, fresh, sample_weight)
@@ -182,14 +180,14 @@ class BaseIterativeNetwork(BaseNetwork):
             return
         X_val = Y_val = w_val = None
         if validation is not None:
-            if not self.early_stopping:
+            if not self.do_early_stopping_:
                 raise ValueError(
                     "X_val and y_val are used for early stopping, but early_stopping "
-                    "is False. Set early_stopping=True to stop on them, or leave "
-                    "them out."
+                    "is False. Set early_stopping=True (or 'auto') to stop on them, "
+                    "or leave them out."
                 )
             X_val, Y_val, w_val = validation
-        elif self.early_stopping:
+        elif self.do_early_stopping_:
             X, Y, X_val, Y_val, sample_weight, w_val = self._validation_split(
                 xp, X, Y, rng, sample_weight
             )
@@ -225,13 +223,30 @@ class BaseIterativeNetwork(BaseNetwork):
             self.n_iter_ = 0
             self.best_loss_ = np.inf
             self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
+            for name in ("validation_scores_", "best_validation_score_"):
+                self.__dict__.pop(name, None)  # of an earlier fit
         else:
             self._move_state(xp, device, X.dtype)
             self._rule_state = self._make_rule().resume_state(self._rule_state, self._network())
+        if self.do_early_stopping_ and not hasattr(self, "validation_scores_"):
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
         return fresh
+
+    # early_stopping="auto" turns it on above this many rows (as
+    # HistGradientBoosting's): big sets stop when held-out rows stop improving
+    # instead of running max_iter epochs; small sets keep every row to learn from
+    _AUTO_EARLY_STOPPING_ROWS = 10000
+
+    def _resolve_early_stopping(self, n_rows, validation_given, incremental):
+        """Whether this fit stops on a validation score. ``"auto"``: with a
+        given validation set, or above ``_AUTO_EARLY_STOPPING_ROWS`` rows;
+        never for ``partial_fit`` (one call's rows are a chunk)."""
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
+        if incremental:
+            return False
+        return validation_given or n_rows > self._AUTO_EARLY_STOPPING_ROWS
 
     def _iterate(self, xp, rule, X, Y, rng, weights, validation, progress):
         """The iterations of one ``fit`` call, then its warnings and the
@@ -288,12 +303,12 @@ class BaseIterativeNetwork(BaseNetwork):
         elif ended_by is None:
             self._warn_if_nothing_learned(
                 losses,
-                self.validation_scores_[n_scores:] if self.early_stopping else None,
+                self.validation_scores_[n_scores:] if self.do_early_stopping_ else None,
                 stopped,
             )
-        if self.early_stopping and self._best_weights is not None:
+        if self.do_early_stopping_ and self._best_weights is not None:
             self.coefs_, self.intercepts_ = self._best_weights
-        elif failed is None and losses and not self.early_stopping:
+        elif failed is None and losses and not self.do_early_stopping_:
             self._undo_late_rise(losses, best_state, best_index)
 
     # Name of one iteration in the callbacks' task tree (RSO: "pass").
@@ -311,7 +326,9 @@ class BaseIterativeNetwork(BaseNetwork):
         if not self.verbose:
             return
         val = (
-            f", validation score = {self.validation_scores_[-1]:.6f}" if self.early_stopping else ""
+            f", validation score = {self.validation_scores_[-1]:.6f}"
+            if self.do_early_stopping_
+            else ""
         )
         print(
             f"[{type(self).__name__}] iteration {self.n_iter_}, "
@@ -324,7 +341,7 @@ class BaseIterativeNetwork(BaseNetwork):
             f"the fit was interrupted (KeyboardInterrupt) "
             f"during iteration {n_completed + 1} of this call; the model keeps the "
             f"weights of the last completed iteration (n_iter_={self.n_iter_})"
-            + (", or of the best validation score" if self.early_stopping else "")
+            + (", or of the best validation score" if self.do_early_stopping_ else "")
             + ". Fit again with warm_start=True to go on."
         )
 
@@ -334,7 +351,7 @@ class BaseIterativeNetwork(BaseNetwork):
             f"{best_index + 1}, whose training loss {losses[best_index]:.4g} "
             "was the lowest"
         )
-        if self.early_stopping and self._best_weights is not None:
+        if self.do_early_stopping_ and self._best_weights is not None:
             kept = "kept the weights of the best validation score"
         self._warn(
             f"the training loss (or the weights) "
@@ -450,31 +467,6 @@ class BaseIterativeNetwork(BaseNetwork):
             total = total + rule.step(network, self._rule_state, Xb, Yb, wb, rng)
         return float(total) / n_samples
 
-    def _record_input_range(self, xp, X, fresh, sample_weight=None):
-        """Per-feature ``(low, high)`` of the training inputs of this fit
-        (rows of positive weight), merged with the previous ones for
-        ``partial_fit`` / ``warm_start``."""
-        if not self._clip_inputs:
-            return
-        if sample_weight is not None and bool(xp.any(sample_weight > 0)):
-            X = take_rows(xp, xp.nonzero(sample_weight > 0)[0], X)[0]
-        low, high = xp.min(X, axis=0), xp.max(X, axis=0)
-        previous = None if fresh else getattr(self, "_input_range", None)
-        if previous is not None:
-            low = xp.minimum(low, xp.astype(move_to(previous[0], xp, device_of(X)), X.dtype))
-            high = xp.maximum(high, xp.astype(move_to(previous[1], xp, device_of(X)), X.dtype))
-        self._input_range = [low, high]
-
-    def _forward(self, xp, X):
-        """Network output for rows ``X``, each feature first clipped to its
-        training range when ``_clip_inputs`` is set."""
-        bounds = getattr(self, "_input_range", None) if self._clip_inputs else None
-        if bounds is not None:
-            low = xp.astype(bounds[0], X.dtype)
-            high = xp.astype(bounds[1], X.dtype)
-            X = xp.minimum(xp.maximum(X, low), high)
-        return forward(xp, X, self.coefs_, self.intercepts_, self.activation)
-
     def _weights_finite(self, xp):
         return all(bool(xp.all(xp.isfinite(A))) for A in (*self.coefs_, *self.intercepts_))
 
@@ -517,7 +509,7 @@ class BaseIterativeNetwork(BaseNetwork):
         the forward weights align with the random feedback, is not stopped
         in that phase; one that never improves runs to ``max_iter`` and warns.
         """
-        if self.early_stopping:
+        if self.do_early_stopping_:
             score = self._validation_score(xp, X_val, Y_val, w_val)
             self.validation_scores_.append(score)
             improved = score > self.best_validation_score_ + self.tol
@@ -550,7 +542,7 @@ class BaseIterativeNetwork(BaseNetwork):
         (the score of the iteration just run is not recorded yet)."""
         if min(losses) < losses[0] - self.tol:
             return True
-        scores = self.validation_scores_[n_scores:] if self.early_stopping else []
+        scores = self.validation_scores_[n_scores:] if self.do_early_stopping_ else []
         return len(scores) > 0 and max(scores) > scores[0]
 
     # -------------------------------------------------------------- helpers

@@ -66,7 +66,7 @@ class _BaseLRA(BaseIterativeNetwork):
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         shuffle=True,
@@ -218,6 +218,7 @@ _LRA_DOCS = {
     %(best_loss_)s
     %(validation_scores_)s
     %(best_validation_score_)s
+    %(do_early_stopping_)s
     n_iter_ : int
         Number of epochs run.
     %(n_layers_)s
@@ -273,7 +274,7 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         shuffle=True,
@@ -354,7 +355,7 @@ class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
         learning_rate_init=1e-3,
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         shuffle=True,

@@ -117,6 +117,13 @@ class _BaseRSO(BaseIterativeNetwork):
 
 
 _RSO_DOCS = {
+    "early_stopping": """early_stopping : bool or "auto", default=False
+        Hold out ``validation_fraction`` of the training data, stop when its
+        score has not improved by ``tol`` for ``n_iter_no_change`` passes,
+        and keep the weights of the best validation score. ``"auto"`` turns
+        it on when ``fit`` gets more than 10,000 rows or an ``X_val``. Off by
+        default: RSO's few passes rarely stop early, so the held-out rows
+        would only be missing from the search.""",
     "alpha": """alpha : float or "auto", default=0.0
         L2 penalty with ``MLPClassifier``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
@@ -192,6 +199,7 @@ _RSO_DOCS = {
     %(best_loss_)s
     %(validation_scores_)s
     %(best_validation_score_)s
+    %(do_early_stopping_)s
     %(n_layers_)s
     %(n_outputs_)s""",
     "notes": """The proposals are evaluated incrementally on cached activations of the

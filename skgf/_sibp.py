@@ -48,7 +48,7 @@ class _BaseSIBP(BaseIterativeNetwork):
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         shuffle=True,
@@ -136,6 +136,7 @@ _SIBP_DOCS = {
     %(best_loss_)s
     %(validation_scores_)s
     %(best_validation_score_)s
+    %(do_early_stopping_)s
     n_iter_ : int
         Number of epochs run.
     %(n_layers_)s
@@ -184,7 +185,7 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         shuffle=True,
@@ -262,7 +263,7 @@ class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin, _B
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         shuffle=True,

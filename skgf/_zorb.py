@@ -36,6 +36,13 @@ from ._zorb_rule import ZORBSweep
 class _BaseZORB(BaseNetwork):
     """Parameters of the ZORB estimators, their sweep and its data."""
 
+    # Predictions clip each feature to its training range (doc/zorb.rst,
+    # "Defaults"): rows far outside it drive saturated hidden units into
+    # combinations the least-squares fits never saw (far-out benchmark rows:
+    # R^2 down to -14.7 without, see benchmarks/results/defaults.md)
+    _clip_inputs = True
+    _state_attributes = ("_input_range",)
+
     _parameter_constraints = {
         **BaseNetwork._parameter_constraints,
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
@@ -96,6 +103,7 @@ class _BaseZORB(BaseNetwork):
         self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None, **fit_context
     ):
         progress = fit_context.get("progress")  # ZORB takes no validation set
+        self._record_input_range(xp, X, fresh=True, sample_weight=sample_weight)
         if self.target_rule == "minimal_change":
             return self._solve_minimal_change(
                 xp, X, Y, hidden_layer_sizes, rng, sample_weight, progress
@@ -192,9 +200,11 @@ class _BaseZORB(BaseNetwork):
         xp = numpy_namespace()
         encoding, T_distinct = self._lazy_targets(xp, y, X.dtype)
         rng = check_random_state(self.random_state)
+        rows = BlockRows(X, y, encoding)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit(
-            xp, BlockRows(X, y, encoding), encoding.n_outputs, hidden, rng, T_distinct=T_distinct
+            xp, rows, encoding.n_outputs, hidden, rng, T_distinct=T_distinct
         )
+        self._input_range = rows.input_range  # taken in the first layer's pass
         self.n_iter_ = 1
         self.n_layers_ = len(self.coefs_) + 1
         self.n_outputs_ = encoding.n_outputs
@@ -206,7 +216,12 @@ class _BaseZORB(BaseNetwork):
 
     def _forward(self, xp, X):
         return forward(
-            xp, X, self.coefs_, self.intercepts_, self.activation, self.activation_ranges_
+            xp,
+            self._clipped(xp, X),
+            self.coefs_,
+            self.intercepts_,
+            self.activation,
+            self.activation_ranges_,
         )
 
 

@@ -98,14 +98,23 @@ def _gram_block(X, y, state):
         )
     T_rows, row_codes = state.encoding.encode(xp, y, X.dtype)
     n_chunk_rows = chunk_rows(X.shape[0], state.sizes, 8)
-    return layer_gram(xp, X, T_rows, row_codes, state.step, n_chunk_rows)
+    gram = layer_gram(xp, X, T_rows, row_codes, state.step, n_chunk_rows)
+    # the first layer's pass also takes each feature's range (predict clips
+    # to it), so that it costs no pass of its own
+    column_range = (X.min(axis=0), X.max(axis=0)) if state.step.layer == 0 else None
+    return gram, column_range
 
 
-def _merge_grams(*grams):
+def _merge_grams(*parts):
     merged = GramAccumulator(numpy_namespace())
-    for gram in grams:
+    for gram, _ in parts:
         merged.merge(gram)
-    return merged
+    ranges = [r for _, r in parts if r is not None]
+    if not ranges:
+        return merged, None
+    low = np.min(np.stack([r[0] for r in ranges]), axis=0)
+    high = np.max(np.stack([r[1] for r in ranges]), axis=0)
+    return merged, (low, high)
 
 
 class BlockRows:
@@ -119,6 +128,7 @@ class BlockRows:
 
     def __init__(self, X, y, encoding):
         self.X, self.y, self.encoding = X, y, encoding
+        self.input_range = None
         self.n_features, self.dtype, self.device = X.shape[1], X.dtype, "cpu"
 
     def _pass(self, sizes, step):
@@ -134,9 +144,14 @@ class BlockRows:
 
     def layer_gram(self, step, sizes, visit=None):
         """Gram sums of layer ``step.layer``: one pass over ``X`` and ``y``
-        (blocks are not reported to callbacks: ``visit`` is ignored)."""
+        (blocks are not reported to callbacks: ``visit`` is ignored). The
+        first layer's pass also sets ``input_range``, each feature's
+        ``[low, high]``."""
         state = self._pass(sizes, step)
-        return reduce_row_blocks(_gram_block, _merge_grams, [self.X, self.y], state)
+        gram, column_range = reduce_row_blocks(_gram_block, _merge_grams, [self.X, self.y], state)
+        if column_range is not None:
+            self.input_range = [np.asarray(a) for a in column_range]
+        return gram
 
 
 # ------------------------------------------------- the estimators' checks

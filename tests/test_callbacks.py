@@ -312,7 +312,30 @@ def test_validation_arguments_are_checked(kwargs, match, cancer):
 def test_validation_set_needs_early_stopping(cancer):
     X, y = cancer
     with pytest.raises(ValueError, match="early_stopping is False"):
-        LRAClassifier(max_iter=1).fit(X, y, X_val=X[:10], y_val=y[:10])
+        LRAClassifier(max_iter=1, early_stopping=False).fit(X, y, X_val=X[:10], y_val=y[:10])
+
+
+def test_auto_early_stopping_follows_the_rows_and_a_validation_set(cancer):
+    # as HistGradientBoosting's "auto": on above 10,000 rows or with X_val,
+    # off on fewer rows and for partial_fit
+    X, y = cancer
+    est = LRAClassifier(max_iter=2)
+    assert est.early_stopping == "auto"
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert not est.do_early_stopping_ and not hasattr(est, "validation_scores_")
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y, X_val=X[:50], y_val=y[:50])
+    assert est.do_early_stopping_ and len(est.validation_scores_) == est.n_iter_
+    est.partial_fit(X, y)
+    assert not est.do_early_stopping_
+    big = np.tile(X, (18, 1))[:10001], np.tile(y, 18)[:10001]
+    with pytest.warns(ConvergenceWarning):
+        est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*big)
+    assert est.do_early_stopping_ and len(est.validation_scores_) == 1
+    with pytest.warns(ConvergenceWarning):
+        est.fit(big[0][:10000], big[1][:10000])  # a refit forgets the old scores
+    assert not est.do_early_stopping_ and not hasattr(est, "validation_scores_")
 
 
 def test_validation_set_with_unseen_labels_or_width_is_refused(cancer):

@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgf import LRAClassifier, SemiImplicitBPRegressor
+from skgf import LRAClassifier, SemiImplicitBPRegressor, ZORBRegressor
 
 from skgf_test_data import CLASSIFIERS, ITERATIVE, REGRESSORS, estimator_id
 
@@ -216,11 +216,14 @@ def test_validation_score_below_its_start_warns():
 
 def test_predictions_clip_inputs_to_training_range():
     """A row far out on one feature predicts as the row at the edge of the
-    training range (LRA, SIBP, RSO), not along an unbounded ReLU ray."""
+    training range (every method), not along an unbounded ReLU ray or into
+    saturated-unit combinations no fit saw (ZORB)."""
     X, y = load_diabetes(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    for Estimator in (e for e in REGRESSORS if getattr(e, "_clip_inputs", False)):
-        est = _fit(Estimator(hidden_layer_sizes=(16,), max_iter=20, random_state=0), X, y)
+    assert all(e._clip_inputs for e in REGRESSORS)
+    for Estimator in REGRESSORS:
+        params = {} if Estimator is ZORBRegressor else {"max_iter": 20}
+        est = _fit(Estimator(hidden_layer_sizes=(16,), random_state=0, **params), X, y)
         far, edge = X[:1].copy(), X[:1].copy()
         far[0, 2], edge[0, 2] = 1000.0, X[:, 2].max()
         np.testing.assert_allclose(est.predict(far), est.predict(edge))
