@@ -102,6 +102,17 @@ _LIBRARY_DIRS = tuple(
 )
 
 
+def _check_class_weight(class_weight):
+    """``ValueError`` for a ``class_weight`` dict with a negative or
+    non-finite value (before any work of the fit)."""
+    if isinstance(class_weight, dict):
+        values = np.asarray(list(class_weight.values()), dtype=np.float64)
+        if not np.all(np.isfinite(values) & (values >= 0)):
+            raise ValueError(
+                f"class_weight values must be finite and non-negative, got {class_weight!r}."
+            )
+
+
 def _caller_level():
     """``stacklevel`` of the first frame above the call that is outside skgf
     and scikit-learn (Python 3.12's ``skip_file_prefixes``, by hand)."""
@@ -181,6 +192,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _fit_arrays(self, X, y, sample_weight, incremental, classes, validation=None):
         hidden = _positive_int_tuple(self.hidden_layer_sizes)
+        _check_class_weight(getattr(self, "class_weight", None))
         first_call = not (incremental and hasattr(self, "coefs_"))
         X, y = self._validate_training_data(X, y, reset=first_call)
         xp, device = resolve_compute(X, self.device)
@@ -384,8 +396,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``partial_fit`` / ``warm_start``."""
         if not self._clip_inputs:
             return
-        if sample_weight is not None and bool(xp.any(sample_weight > 0)):
-            X = take_rows(xp, xp.nonzero(sample_weight > 0)[0], X)[0]
+        if sample_weight is not None and not bool(xp.all(sample_weight > 0)):
+            X = take_rows(xp, xp.nonzero(sample_weight > 0)[0], X)[0]  # only then a copy
         low, high = xp.min(X, axis=0), xp.max(X, axis=0)
         previous = None if fresh else getattr(self, "_input_range", None)
         if previous is not None:
@@ -509,12 +521,6 @@ class NetworkClassifierMixin(ClassifierMixin):
         if class_weight is None:
             return sample_weight
         y = column_or_1d(y)
-        if isinstance(class_weight, dict):
-            values = np.asarray(list(class_weight.values()), dtype=np.float64)
-            if not np.all(np.isfinite(values) & (values >= 0)):
-                raise ValueError(
-                    f"class_weight values must be finite and non-negative, got {class_weight!r}."
-                )
         if isinstance(class_weight, str) and incremental:
             raise ValueError(
                 f"class_weight={class_weight!r} is not supported by partial_fit: "

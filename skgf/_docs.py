@@ -73,7 +73,8 @@ _SHARED = {
         Best of ``validation_scores_``; only with ``early_stopping``.""",
     "do_early_stopping_": """do_early_stopping_ : bool
         Whether the last fit stopped on a validation score
-        (``early_stopping=True``, or ``"auto"`` on more than 10,000 rows).""",
+        (``early_stopping=True``, or ``"auto"`` on more than 10,000 rows or
+        with ``X_val``; never after ``partial_fit``).""",
     "n_iter_": """n_iter_ : int
         Number of iterations run.""",
     "n_layers_": """n_layers_ : int

@@ -189,7 +189,7 @@ class BaseIterativeNetwork(BaseNetwork):
             X_val, Y_val, w_val = validation
         elif self.do_early_stopping_:
             X, Y, X_val, Y_val, sample_weight, w_val = self._validation_split(
-                xp, X, Y, rng, sample_weight
+                xp, X, Y, self._split_generator(rng, fresh), sample_weight
             )
         self._best_weights = None
         weights = self._unit_mean_weights(xp, sample_weight)
@@ -223,7 +223,7 @@ class BaseIterativeNetwork(BaseNetwork):
             self.n_iter_ = 0
             self.best_loss_ = np.inf
             self._no_improvement_count = 0
-            for name in ("validation_scores_", "best_validation_score_"):
+            for name in ("validation_scores_", "best_validation_score_", "_split_state"):
                 self.__dict__.pop(name, None)  # of an earlier fit
         else:
             self._move_state(xp, device, X.dtype)
@@ -239,13 +239,14 @@ class BaseIterativeNetwork(BaseNetwork):
     _AUTO_EARLY_STOPPING_ROWS = 10000
 
     def _resolve_early_stopping(self, n_rows, validation_given, incremental):
-        """Whether this fit stops on a validation score. ``"auto"``: with a
-        given validation set, or above ``_AUTO_EARLY_STOPPING_ROWS`` rows;
-        never for ``partial_fit`` (one call's rows are a chunk)."""
-        if self.early_stopping != "auto":
-            return bool(self.early_stopping)
+        """Whether this fit stops on a validation score: never for
+        ``partial_fit`` (one call's rows are a chunk, and it runs one
+        iteration); ``"auto"``: with a given validation set, or above
+        ``_AUTO_EARLY_STOPPING_ROWS`` rows."""
         if incremental:
             return False
+        if self.early_stopping != "auto":
+            return bool(self.early_stopping)
         return validation_given or n_rows > self._AUTO_EARLY_STOPPING_ROWS
 
     def _iterate(self, xp, rule, X, Y, rng, weights, validation, progress):
@@ -566,6 +567,19 @@ class BaseIterativeNetwork(BaseNetwork):
         # scored as predict sees it (inputs clipped to the training range)
         Z = self._forward(xp, X_val)
         return held_out_score(xp, Z, Y_val, self._is_classifier(), w_val)
+
+    def _split_generator(self, rng, fresh):
+        """Generator of the held-out split. The first split of a model is
+        drawn from the fit's ``rng`` and its state kept, so that a warm start
+        holds out the same rows again (with any ``random_state``): its scores
+        then continue the earlier ones, and no held-out row is trained on."""
+        state = None if fresh else getattr(self, "_split_state", None)
+        if state is None:
+            self._split_state = rng.get_state()
+            return rng
+        split_rng = np.random.RandomState()
+        split_rng.set_state(state)
+        return split_rng
 
     def _validation_split(self, xp, X, Y, rng, sample_weight=None):
         n = X.shape[0]

@@ -148,8 +148,9 @@ _LRA_DOCS = {
     alpha : float or "auto", default=1e-4 for the classifier, "auto" for the regressor
         L2 penalty, added to every local update as in ``MLPClassifier``
         (``(a^T e + alpha W) / batch_size``), and to the feedback updates.
-        ``"auto"`` is ``min(0.3, 100 / n_rows)`` for ``n_rows`` training
-        rows (for ``partial_fit``: all rows given so far): a penalty that
+        ``"auto"`` is ``min(0.3, 100 / n_rows)`` for the ``n_rows`` rows
+        given to ``fit``, held-out ones included (for ``partial_fit``: all
+        rows given so far): a penalty that
         keeps small noisy sets from being overfitted and fades on large
         ones.
     batch_size : int or "auto", default="auto"

@@ -3,9 +3,8 @@
 The exported graph is the forward pass of :class:`~skgf._base.BaseNetwork`,
 read from the fitted attributes:
 
-* the iterative methods that clip their inputs (``_clip_inputs``: rec-LRA,
-  semi-implicit BP) clip every feature to its training range
-  (``_input_range``) first;
+* every method clips each feature to its training range (``_clip_inputs``,
+  ``_input_range``) first;
 * every layer is ``H @ W + b``; hidden layers apply the activation, written as
   in ``skgf._activations.activate``: ``relu`` as ``max(z, 0)``, the bounded
   ones through ``tanh`` (``(tanh(z * s) + 1) / 2``, mapped onto the layer's

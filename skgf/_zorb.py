@@ -108,16 +108,7 @@ class _BaseZORB(BaseNetwork):
             return self._solve_minimal_change(
                 xp, X, Y, hidden_layer_sizes, rng, sample_weight, progress
             )
-        if self.early_stopping or self.n_sweeps != 1:
-            # as LogisticRegression's l1_ratio without elasticnet: say that the
-            # setting is unused rather than ignore it
-            warnings.warn(
-                f"{type(self).__name__}: early_stopping and n_sweeps apply to "
-                "target_rule='minimal_change' only; the paper's rule fits in one "
-                "closed-form pass and ignores them.",
-                UserWarning,
-                stacklevel=_caller_level(),
-            )
+        self._warn_unused_sweep_settings()
         T_out, row_codes = self._output_target(xp, Y)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit_arrays(
             xp,
@@ -130,6 +121,19 @@ class _BaseZORB(BaseNetwork):
             progress=progress,
         )
         self.n_iter_ = 1
+
+    def _warn_unused_sweep_settings(self):
+        """The paper's rule has no sweeps: say that ``early_stopping`` and
+        ``n_sweeps`` are unused rather than ignore them (as scikit-learn's
+        LogisticRegression does for an ``l1_ratio`` without elasticnet)."""
+        if self.early_stopping or self.n_sweeps != 1:
+            warnings.warn(
+                f"{type(self).__name__}: early_stopping and n_sweeps apply to "
+                "target_rule='minimal_change' only; the paper's rule fits in one "
+                "closed-form pass and ignores them.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
 
     def _solve_minimal_change(
         self, xp, X, Y, hidden_layer_sizes, rng, sample_weight, progress=None
@@ -195,6 +199,7 @@ class _BaseZORB(BaseNetwork):
                 "Compute the arrays first, or use target_rule='paper'."
             )
         hidden = check_lazy_fit(self, sample_weight)
+        self._warn_unused_sweep_settings()
         X, y = lazy_training_data(X, y)
         validate_data(self, X, skip_check_array=True, reset=True)
         xp = numpy_namespace()

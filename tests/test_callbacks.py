@@ -23,7 +23,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_checks
 
-from skgf import LRAClassifier, SemiImplicitBPRegressor, ZORBClassifier, ZORBRegressor
+from skgf import (
+    LRAClassifier,
+    RSOClassifier,
+    SemiImplicitBPRegressor,
+    ZORBClassifier,
+    ZORBRegressor,
+)
 
 from skgf_test_data import ALL_ESTIMATORS, ITERATIVE, estimator_id, small_estimator
 
@@ -329,6 +335,11 @@ def test_auto_early_stopping_follows_the_rows_and_a_validation_set(cancer):
     assert est.do_early_stopping_ and len(est.validation_scores_) == est.n_iter_
     est.partial_fit(X, y)
     assert not est.do_early_stopping_
+    # partial_fit runs one iteration on a chunk: it never holds rows out
+    est = LRAClassifier(max_iter=2, early_stopping=True).partial_fit(X, y, classes=[0, 1])
+    assert not est.do_early_stopping_ and not hasattr(est, "validation_scores_")
+    # RSO keeps early stopping off by default (its few passes rarely stop early)
+    assert RSOClassifier().early_stopping is False
     big = np.tile(X, (18, 1))[:10001], np.tile(y, 18)[:10001]
     with pytest.warns(ConvergenceWarning):
         est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=1).fit(*big)
@@ -357,3 +368,27 @@ def test_zorb_has_no_callback_surprises_on_dask():
     est = ZORBRegressor(hidden_layer_sizes=(6,)).set_callbacks(recorder)
     est.fit(da.from_array(X, chunks=50), da.from_array(y, chunks=50))
     assert est.predict(X[:3]).shape == (3,)
+
+
+def test_warm_start_holds_out_the_same_rows(cancer, monkeypatch):
+    # the first held-out split's draws are kept: a warm start (here without a
+    # random_state) scores the same rows again instead of training on them
+    X, y = cancer
+    held_out = []
+    original = LRAClassifier._validation_split
+
+    def spy(self, xp, X, Y, rng, sample_weight=None):
+        parts = original(self, xp, X, Y, rng, sample_weight)
+        held_out.append(np.asarray(parts[2]))
+        return parts
+
+    monkeypatch.setattr(LRAClassifier, "_validation_split", spy)
+    est = LRAClassifier(max_iter=2, early_stopping=True, warm_start=True, random_state=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        est.fit(X, y)
+        est.set_params(warm_start=False).fit(X, y)  # a fresh fit draws a new split
+    np.testing.assert_array_equal(held_out[0], held_out[1])
+    assert not np.array_equal(held_out[0], held_out[2])
+    assert len(est.validation_scores_) == est.n_iter_

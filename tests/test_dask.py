@@ -126,6 +126,14 @@ def test_regressor_dask_fit_matches_numpy(client, friedman, hidden, activation):
     # y in memory (NumPy) with X in dask: the same fit
     reg_np_y = ZORBRegressor(**params).fit(Xd, y_train)
     assert _rel(reg_np_y.predict(X_test), ref.predict(X_test)) < RTOL
+    # the training range predict clips to, taken in the first layer's pass
+    for low_high_dask, low_high in zip(reg._input_range, ref._input_range):
+        np.testing.assert_array_equal(low_high_dask, low_high)
+    far = X_test[:2].copy()
+    far[:, 0] = [1e3, -1e3]
+    edge = far.copy()
+    edge[:, 0] = [X_train[:, 0].max(), X_train[:, 0].min()]
+    assert _rel(reg.predict(far), ref.predict(edge)) < RTOL
 
 
 def test_regressor_multi_output_and_pickle(client, friedman):
@@ -355,3 +363,11 @@ def test_grid_search_ray_backend_same_best_params(digits):
     finally:
         ray.shutdown()
     assert search.best_params_ == sequential.best_params_
+
+
+def test_paper_rule_warns_of_unused_sweep_settings_on_dask_too(friedman):
+    X_train, _, y_train, _ = friedman
+    Xd = da.from_array(X_train, chunks=1000)
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.warns(UserWarning, match="apply to target_rule='minimal_change' only"):
+            ZORBRegressor(hidden_layer_sizes=(10,), n_sweeps=2).fit(Xd, y_train)
