@@ -79,8 +79,11 @@ class GramAccumulator:
         self.shift = None
         self.HtH = self.HtT = self.h_sum = self.t_sum = None
 
-    def add(self, H, T, weights=None):
+    def add(self, H, T, weights=None, overwrite_rows=False):
         """Add the rows of ``H`` (n, d) and their targets ``T`` (n, k).
+
+        ``overwrite_rows`` lets the shift be subtracted from ``H`` in place
+        (for a caller whose ``H`` is a temporary): no copy of the rows.
 
         ``weights`` (n,), non-negative, weight the rows' squared errors: a
         row of weight ``k`` adds exactly what ``k`` copies of it add (and
@@ -101,7 +104,11 @@ class GramAccumulator:
         acc = self.HtH.dtype
         # The shift is stored rounded to the rows' dtype, so H - shift in
         # that dtype is the exact shift that merge and solve undo.
-        Hs = H - xp.astype(self.shift, H.dtype)
+        if overwrite_rows:
+            H -= xp.astype(self.shift, H.dtype)
+            Hs = H
+        else:
+            Hs = H - xp.astype(self.shift, H.dtype)
         T = xp.astype(T, H.dtype, copy=False)
         if weights is None:
             self.HtH = self.HtH + xp.astype(Hs.T @ Hs, acc)
@@ -124,8 +131,8 @@ class GramAccumulator:
         device = device_of(H)
         self.out_dtype = H.dtype
         acc = xp.float64 if supports_float64(xp, device) else H.dtype
-        if weights is None:
-            shift = xp.mean(xp.astype(H, acc), axis=0)
+        if weights is None:  # summed in acc, with no widened copy of the chunk
+            shift = xp.sum(H, axis=0, dtype=acc) / H.shape[0]
         else:  # the weighted mean (zero if the chunk's weights are): any shift is exact
             w = xp.astype(weights, acc)
             total = xp.sum(w)

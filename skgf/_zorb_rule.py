@@ -173,7 +173,8 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
             T = targets.pre_activation(xp, T_rows[sl, ...], layer)
         else:
             T = xp.astype(row_codes[sl, None] == classes[None, :], H.dtype)
-        gram.add(H, T, None if weights is None else weights[sl])
+        # above the input layer H is this chunk's own forward pass: shifted in place
+        gram.add(H, T, None if weights is None else weights[sl], overwrite_rows=layer > 0)
     if row_codes is not None:
         gram.map_targets(step.distinct)
     if step.random_feature_weight and layer < len(coefs) - 1:
