@@ -95,6 +95,9 @@ def _positive_int_tuple(value):
     return sizes
 
 
+# rows per block when the training range is taken over weighted rows
+_RANGE_BLOCK_ROWS = 8192
+
 # frames of these packages are skipped when a warning is attributed: it
 # points at the user's line (the call of fit, a Pipeline's or a search's)
 _LIBRARY_DIRS = tuple(
@@ -396,9 +399,18 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         ``partial_fit`` / ``warm_start``."""
         if not self._clip_inputs:
             return
-        if sample_weight is not None and not bool(xp.all(sample_weight > 0)):
-            X = take_rows(xp, xp.nonzero(sample_weight > 0)[0], X)[0]  # only then a copy
-        low, high = xp.min(X, axis=0), xp.max(X, axis=0)
+        if sample_weight is None or bool(xp.all(sample_weight > 0)):
+            low, high = xp.min(X, axis=0), xp.max(X, axis=0)
+        else:  # the rows of positive weight, a block at a time: no copy of X
+            low = high = None
+            for rows in gen_batches(X.shape[0], _RANGE_BLOCK_ROWS):
+                kept = xp.nonzero(sample_weight[rows] > 0)[0]
+                if kept.shape[0] == 0:
+                    continue
+                block = take_rows(xp, kept, X[rows, ...])[0]
+                block_low, block_high = xp.min(block, axis=0), xp.max(block, axis=0)
+                low = block_low if low is None else xp.minimum(low, block_low)
+                high = block_high if high is None else xp.maximum(high, block_high)
         previous = None if fresh else getattr(self, "_input_range", None)
         if previous is not None:
             low = xp.minimum(low, xp.astype(move_to(previous[0], xp, device_of(X)), X.dtype))

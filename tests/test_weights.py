@@ -10,16 +10,18 @@ array-API path.
 """
 
 import os
+import warnings
 
 import numpy as np
 import pytest
 import sklearn
 from sklearn.datasets import load_breast_cancer, make_friedman1
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
-from skgf import RSOClassifier, ZORBClassifier, ZORBRegressor
+from skgf import RSOClassifier, SemiImplicitBPRegressor, ZORBClassifier, ZORBRegressor
 
 from skgf_test_data import ALL_ESTIMATORS, CLASSIFIERS, ITERATIVE, RSO, estimator_id
 from skgf_test_data import small_estimator as _small
@@ -219,3 +221,23 @@ def test_dask_input_refuses_weights():
         ZORBRegressor().fit(Xd, y, sample_weight=np.ones(50))
     with pytest.raises(ValueError, match="class_weight"):
         ZORBClassifier(class_weight="balanced").fit(Xd, (y > y.mean()).astype(int))
+
+
+@pytest.mark.parametrize("Estimator", [ZORBRegressor, SemiImplicitBPRegressor], ids=estimator_id)
+def test_input_range_is_that_of_the_rows_of_positive_weight(Estimator):
+    # taken a block of rows at a time (no copy of X); rows of weight zero,
+    # here the most extreme ones, do not widen what predict clips to
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 3))
+    y = X[:, 0] + 0.1 * rng.standard_normal(20000)
+    weights = rng.integers(0, 3, 20000).astype(float)
+    extreme = np.argmax(np.abs(X), axis=0)
+    weights[extreme] = 0.0
+    params = {} if Estimator is ZORBRegressor else {"max_iter": 1, "early_stopping": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = Estimator(hidden_layer_sizes=(8,), random_state=0, **params)
+        est.fit(X, y, sample_weight=weights)
+    kept = X[weights > 0]
+    np.testing.assert_array_equal(est._input_range[0], kept.min(axis=0))
+    np.testing.assert_array_equal(est._input_range[1], kept.max(axis=0))
