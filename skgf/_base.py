@@ -478,6 +478,14 @@ class NetworkClassifierMixin(ClassifierMixin):
     """One-hot targets, ``predict`` by argmax, ``predict_proba`` by softmax."""
 
     def _validate_training_data(self, X, y, reset):
+        shape = tuple(getattr(y, "shape", ()))  # arrays and frames (others: sklearn's message)
+        if len(shape) == 2 and shape[1] > 1:
+            raise ValueError(
+                f"{type(self).__name__} fits one label per sample, but y has shape "
+                f"{shape}: multilabel and multi-output targets are not supported. "
+                "Wrap the estimator in sklearn.multioutput.MultiOutputClassifier "
+                "to fit one per column."
+            )
         X, y = super()._validate_training_data(X, y, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             return X, y  # column_or_1d warns about it later

@@ -80,3 +80,11 @@ def test_rso_zero_weight_rows_act_as_removed_rows():
     removed = est.fit(X[kept], y[kept], sample_weight=weights[kept]).predict(X)
     zero_weighted = RSORegressor(random_state=0).fit(X, y, sample_weight=weights).predict(X)
     np.testing.assert_allclose(zero_weighted, removed, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", CLASSIFIERS, ids=estimator_id)
+def test_multilabel_targets_are_refused_clearly(Estimator, iris):
+    X, y = iris
+    Y = np.eye(3, dtype=int)[y]
+    with pytest.raises(ValueError, match="multilabel and multi-output targets are not supported"):
+        small_estimator(Estimator).fit(X, Y)
