@@ -128,9 +128,11 @@ def _caller_level():
 class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Validation, dispatch, prediction and pickling for skgf networks."""
 
-    # Names of method-specific fitted attributes holding arrays (or nested
-    # lists / dicts of them) of the compute namespace: pickled as NumPy.
-    _state_attributes = ()
+    # Names of fitted attributes besides the weights holding arrays (or nested
+    # lists / dicts of them) of the compute namespace: pickled as NumPy. The
+    # training range of the inputs (``_input_range``, see ``_clip_inputs``) is
+    # one for every method; methods add their own state.
+    _state_attributes = ("_input_range",)
     # Prediction safeguard: clip every feature of a row to the range it had
     # in the training data (union over partial_fit calls) before the forward
     # pass, so that a row far outside that range cannot be extrapolated

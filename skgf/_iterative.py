@@ -74,9 +74,8 @@ class BaseIterativeNetwork(BaseNetwork):
     }
 
     # The update rule's state (``None`` for rules without one) is kept,
-    # copied, moved and pickled with the weights; so is the training range
-    # of the inputs (``_input_range``, see ``_clip_inputs``).
-    _state_attributes = ("_rule_state", "_input_range")
+    # copied, moved and pickled with the weights, as the input range is.
+    _state_attributes = (*BaseNetwork._state_attributes, "_rule_state")
     # Factor of the L2 penalty in the current fit (see the module docstring).
     _alpha_scale = 1.0
     # Initial weights of the method (see ``_network.init_weights``).

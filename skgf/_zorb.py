@@ -41,7 +41,6 @@ class _BaseZORB(BaseNetwork):
     # combinations the least-squares fits never saw (far-out benchmark rows:
     # R^2 down to -14.7 without, see benchmarks/results/defaults.md)
     _clip_inputs = True
-    _state_attributes = ("_input_range",)
 
     _parameter_constraints = {
         **BaseNetwork._parameter_constraints,
