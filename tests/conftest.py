@@ -56,6 +56,8 @@ ITERATIVE = (
     RSOClassifier,
     RSORegressor,
 )
+ITERATIVE_CLASSIFIERS = tuple(E for E in ITERATIVE if E in CLASSIFIERS)
+ITERATIVE_REGRESSORS = tuple(E for E in ITERATIVE if E in REGRESSORS)
 RSO = (RSOClassifier, RSORegressor)
 
 #: Small networks and few iterations: enough to learn the small data sets of

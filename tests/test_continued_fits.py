@@ -8,10 +8,13 @@ from sklearn.datasets import load_iris
 
 from skgf import RSORegressor
 
-from skgf_test_data import CLASSIFIERS, ITERATIVE, estimator_id, small_estimator
-
-ITERATIVE_CLASSIFIERS = [E for E in ITERATIVE if E in CLASSIFIERS]
-ITERATIVE_REGRESSORS = [E for E in ITERATIVE if E not in CLASSIFIERS]
+from skgf_test_data import (
+    CLASSIFIERS,
+    ITERATIVE_CLASSIFIERS,
+    ITERATIVE_REGRESSORS,
+    estimator_id,
+    small_estimator,
+)
 
 
 @pytest.fixture(scope="module")

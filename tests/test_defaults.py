@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skgf import LRAClassifier, SemiImplicitBPRegressor, ZORBRegressor
 
-from skgf_test_data import CLASSIFIERS, ITERATIVE, REGRESSORS, estimator_id
+from skgf_test_data import CLASSIFIERS, ITERATIVE_CLASSIFIERS, REGRESSORS, estimator_id
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from benchmarks.defaults import far_out  # noqa: E402
@@ -134,9 +134,6 @@ def test_regressor_far_out_rows_no_negative_r2(Estimator):
     assert ridge > 0
     skgf = _fit_score(Estimator(random_state=0), X_train, X_test, y_train, y_test)
     assert skgf > 0, (skgf, ridge)
-
-
-ITERATIVE_CLASSIFIERS = [E for E in ITERATIVE if E in CLASSIFIERS]
 
 
 @pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
