@@ -193,8 +193,11 @@ class BaseIterativeNetwork(BaseNetwork):
         self._best_weights = None
         weights = self._unit_mean_weights(xp, sample_weight)
         rule = self._make_rule()  # after the weights set the penalty's scale
-        self._iterate(xp, rule, X, Y, rng, weights, (X_val, Y_val, w_val), progress)
-        self._best_weights = None
+        self._fixed_batches = self._fixed_partition(X.shape[0], rng)
+        try:
+            self._iterate(xp, rule, X, Y, rng, weights, (X_val, Y_val, w_val), progress)
+        finally:
+            self._best_weights = self._fixed_batches = None
 
     def _start_or_resume(self, xp, X, Y, hidden_layer_sizes, rng, incremental, rows):
         """Fresh weights and records, or (``warm_start``, ``partial_fit``)
@@ -457,15 +460,38 @@ class BaseIterativeNetwork(BaseNetwork):
         n_samples = X.shape[0]
         device = device_of(X)
         total = xp.zeros((), dtype=X.dtype, device=device)
-        batches = self._minibatches(n_samples, rng, shuffle=self.shuffle)
+        batches, batch_ids = self._epoch_batches(n_samples, rng)
         # one host-to-device copy of the epoch's order, sliced per batch
         order = xp.asarray(np.concatenate(batches).astype(np.int64), device=device)
         stop = 0
-        for rows in batches:
+        for rows, batch_id in zip(batches, batch_ids):
             start, stop = stop, stop + rows.shape[0]
             Xb, Yb, wb = take_rows(xp, order[start:stop], X, Y, sample_weight)
-            total = total + rule.step(network, self._rule_state, Xb, Yb, wb, rng)
+            total = total + rule.step(network, self._rule_state, Xb, Yb, wb, rng, batch_id)
         return float(total) / n_samples
+
+    def _fixed_partition(self, n_samples, rng):
+        """The mini-batches that every epoch of this ``fit`` call reuses
+        (``shuffle=False``: consecutive rows; ``"fixed_batches"``: rows
+        shuffled once), or ``None`` when each epoch draws new ones."""
+        shuffle = getattr(self, "shuffle", True)  # RSO draws its own batches
+        if shuffle is True:
+            return None
+        return self._minibatches(n_samples, rng, shuffle=shuffle == "fixed_batches")
+
+    def _epoch_batches(self, n_samples, rng):
+        """One epoch's mini-batches and their ids: with a fixed partition,
+        its batches (in a new order under ``"fixed_batches"``) named by
+        their index in it, so a rule may cache per-batch work; otherwise
+        fresh batches with ids ``None``."""
+        partition = getattr(self, "_fixed_batches", None)
+        if partition is None:
+            batches = self._minibatches(n_samples, rng, shuffle=bool(self.shuffle))
+            return batches, [None] * len(batches)
+        ids = np.arange(len(partition))
+        if self.shuffle == "fixed_batches":
+            ids = rng.permutation(len(partition))
+        return [partition[i] for i in ids], [int(i) for i in ids]
 
     def _weights_finite(self, xp):
         return all(bool(xp.all(xp.isfinite(A))) for A in (*self.coefs_, *self.intercepts_))
@@ -627,6 +653,7 @@ class BaseIterativeNetwork(BaseNetwork):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_best_weights", None)
+        state.pop("_fixed_batches", None)
         return state
 
 

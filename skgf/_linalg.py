@@ -277,6 +277,18 @@ def _solve_identity_plus_psd(xp, A, R):
         return ridge_from_gram(xp, A, R, 0.0)
 
 
+def _proximal_start(Z, W_prev, b_prev, current, lam, alpha):
+    """``(W0, R)`` of a proximal step: the weights it starts from and the
+    residual its correction fits. With ``alpha`` the weights are pulled
+    toward zero first (``W0 = W_prev * lam / (lam + alpha)``) and the
+    residual is that of ``W0``'s layer, ``Z - F~ W~0``."""
+    R = Z - current  # residual of the previous weights
+    if not alpha:
+        return W_prev, R
+    shrink = alpha / (lam + alpha)
+    return W_prev * (1.0 - shrink), R + shrink * (current - b_prev)
+
+
 def proximal_solve(
     xp, F, Z, W_prev, b_prev, lam, alpha=0.0, current=None, method="auto", weights=None
 ):
@@ -313,14 +325,7 @@ def proximal_solve(
     if current is None:
         current = F @ W_prev + b_prev
     mu = lam + alpha
-    R = Z - current  # residual of the previous weights
-    W0 = W_prev
-    if alpha:
-        # Pull toward zero first (W0 = W_prev * lam / mu), then solve for the
-        # rest, whose right-hand side is F~^T (Z - F~ W~0).
-        shrink = alpha / mu
-        W0 = W_prev * (1.0 - shrink)
-        R = R + shrink * (current - b_prev)
+    W0, R = _proximal_start(Z, W_prev, b_prev, current, lam, alpha)
     if method == "auto":
         method = "dual" if n_rows <= d else "primal"
     if method == "dual":
@@ -349,3 +354,53 @@ def proximal_solve(
     Q = Fw.T @ R - c * (s[:, None] * r_sum[None, :])
     U = _solve_spd_or_ridge(xp, G, Q)
     return W0 + U, b_prev + c * (r_sum - s @ U)
+
+
+class ProximalBatchOperator:
+    """:func:`proximal_solve` of one fixed batch ``F``, factored once.
+
+    The proximal step is linear in its residual: ``W = W0 + P R`` and
+    ``b = b_prev + q R``, where ``P`` (``d x B``) and ``q`` (``B``) depend
+    only on ``F``, ``lam``, ``alpha`` and the row weights. When the same
+    batch of inputs recurs (the first layer of semi-implicit BP under fixed
+    mini-batches), keeping ``P`` and ``q`` replaces the batch Gram, its
+    factorisation and the solve by one ``d x B`` product per step, at the
+    memory of one copy of ``F``.
+
+    Dual form (``B <= d``): ``P = F^T M / mu`` and ``q = 1^T M / lam`` with
+    ``M = S (I + S (F F^T / mu + 1/lam) S)^{-1} S``, ``S = diag(sqrt(w))``.
+    Primal form: ``P = G^{-1} (F_w^T - c s w^T)``, ``q = c (w^T - s^T P)``,
+    with ``G``, ``c``, ``s`` as in :func:`proximal_solve`.
+    """
+
+    def __init__(self, xp, F, lam, alpha=0.0, weights=None):
+        self.lam, self.alpha = lam, alpha
+        n_rows, d = F.shape
+        dtype, device = F.dtype, device_of(F)
+        mu = lam + alpha
+        eye = xp.eye(n_rows, dtype=dtype, device=device)
+        w = None if weights is None else xp.astype(weights, dtype)
+        if n_rows <= d:
+            K = (F @ F.T) / mu + 1.0 / lam
+            if w is not None:
+                root = xp.sqrt(w)[:, None]
+                K = (root * K) * root.T
+            M = _solve_identity_plus_psd(xp, K + eye, eye)
+            if w is not None:
+                M = (root * M) * root.T
+            self.P = (F.T @ M) / mu
+            self.q = xp.sum(M, axis=0) / lam
+            return
+        w_row = xp.ones(n_rows, dtype=dtype, device=device) if w is None else w
+        Fw = F if w is None else F * w[:, None]
+        s = xp.sum(Fw, axis=0)
+        c = 1.0 / (xp.sum(w_row) + lam)
+        G = Fw.T @ F - c * (s[:, None] * s[None, :]) + mu * xp.eye(d, dtype=dtype, device=device)
+        self.P = _solve_spd_or_ridge(xp, G, Fw.T - c * (s[:, None] * w_row[None, :]))
+        self.q = c * (w_row - s @ self.P)
+
+    def solve(self, Z, W_prev, b_prev, current):
+        """``(W, b)`` of :func:`proximal_solve` on this batch, with
+        ``current = F W_prev + b_prev``."""
+        W0, R = _proximal_start(Z, W_prev, b_prev, current, self.lam, self.alpha)
+        return W0 + self.P @ R, b_prev + self.q @ R

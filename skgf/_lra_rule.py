@@ -274,7 +274,7 @@ class RecursiveLRA(MiniBatchRule):
         return SGDOptimizer.for_params(params, self.learning_rate, self.momentum)
 
     # ----------------------------------------------------------------- step
-    def step(self, network, state, X, Y, sample_weight, rng):
+    def step(self, network, state, X, Y, sample_weight, rng, batch_id=None):
         xp = namespace_of(X)
         if self.input_noise:
             noise = rng.normal(0.0, self.input_noise, size=tuple(X.shape))

@@ -41,11 +41,14 @@ class MiniBatchRule(UpdateRule):
     """A rule that updates the network once per mini-batch."""
 
     @abstractmethod
-    def step(self, network, state, X, Y, sample_weight, rng):
+    def step(self, network, state, X, Y, sample_weight, rng, batch_id=None):
         """Update ``network`` (and ``state``) on one mini-batch.
 
         ``sample_weight`` is ``None`` or one weight per row (mean 1 over the
-        iteration's rows). Returns the batch's summed training loss before
+        iteration's rows). ``batch_id`` names the batch's rows when the same
+        batches recur in every epoch of the fit call (``shuffle=False`` or
+        ``"fixed_batches"``; ``None`` otherwise): a rule may keep work that
+        depends only on them. Returns the batch's summed training loss before
         the update, as an array scalar (no host synchronisation).
         """
 

@@ -30,7 +30,7 @@ class _BaseSIBP(BaseIterativeNetwork):
     _parameter_constraints = {
         **BaseIterativeNetwork._parameter_constraints,
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "shuffle": ["boolean"],
+        "shuffle": ["boolean", StrOptions({"fixed_batches"})],
         "neuron_step_size": [Interval(Real, 0, None, closed="neither")],
         "proximal_weight": [Interval(Real, 0, None, closed="neither")],
         "refinement_steps": [Interval(Integral, 0, None, closed="left")],
@@ -126,7 +126,14 @@ _SIBP_DOCS = {
     %(early_stopping)s
     %(validation_fraction)s
     %(n_iter_no_change)s
-    %(shuffle)s""",
+    shuffle : bool or "fixed_batches", default=True
+        ``True`` shuffles the rows into new mini-batches at every epoch.
+        ``"fixed_batches"`` shuffles them into mini-batches once per ``fit``
+        call and visits those batches in a new order each epoch; ``False``
+        keeps consecutive rows in order. With fixed batches the first
+        layer's proximal solve of each batch is factored once and reused
+        (faster epochs, at the memory of one more copy of the training
+        data); ``partial_fit`` treats ``"fixed_batches"`` as ``True``.""",
     "attributes": """%(coefs_)s
     %(intercepts_)s
     loss_curve_ : list of float

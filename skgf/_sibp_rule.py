@@ -20,7 +20,7 @@ system, never one of ``n_samples`` rows).
 
 from ._activations import activate, derivative
 from ._array_api import namespace_of
-from ._linalg import proximal_solve
+from ._linalg import ProximalBatchOperator, proximal_solve
 from ._losses import output_error, output_loss
 from ._network import forward_layers
 from ._rules import MiniBatchRule
@@ -39,6 +39,7 @@ def sibp_update(
     alpha,
     refinement_steps=0,
     sample_weight=None,
+    first_layer=None,
 ):
     """One semi-implicit BP update on the mini-batch ``X``, ``Y``.
 
@@ -64,6 +65,11 @@ def sibp_update(
     the loss) counts ``w_i`` times (``proximal_solve(weights=...)``, rows
     scaled by ``sqrt(w_i)``). The targets themselves stay per-row, so in the
     large-``lam`` limit the update is the SGD step on the weighted loss.
+
+    ``first_layer``, when given, is this batch's
+    :class:`~skgf._linalg.ProximalBatchOperator` (same ``X``, ``lam``,
+    ``step * alpha`` and weights): the first layer's solves then reuse its
+    factorisation instead of forming the batch Gram again.
     """
     Zs, Hs = forward_layers(xp, X, coefs, intercepts, activation)
     out = Zs[-1]
@@ -76,28 +82,23 @@ def sibp_update(
     delta = step * output_error(xp, out, Y, classification)  # on f_N = z_N
     for i in range(last, -1, -1):
         F, z = Hs[i], Zs[i]
+
+        def solve(z_target, i=i, F=F, z=z):
+            if i == 0 and first_layer is not None:
+                return first_layer.solve(z_target, coefs[0], intercepts[0], current=z)
+            return proximal_solve(
+                xp, F, z_target, coefs[i], intercepts[i], lam, reg, current=z, weights=sample_weight
+            )
+
         slope = None if i == last else derivative(xp, activation, z, Hs[i + 1])
         delta_z = delta if slope is None else slope * delta
-        W, b = proximal_solve(
-            xp, F, z - delta_z, coefs[i], intercepts[i], lam, reg, current=z, weights=sample_weight
-        )
+        W, b = solve(z - delta_z)
         if slope is not None:
             target = Hs[i + 1] - delta
             for _ in range(refinement_steps):
                 z_new = F @ W + b
                 h_new = activate(xp, activation, z_new)
-                z_target = z_new + derivative(xp, activation, z_new, h_new) * (target - h_new)
-                W, b = proximal_solve(
-                    xp,
-                    F,
-                    z_target,
-                    coefs[i],
-                    intercepts[i],
-                    lam,
-                    reg,
-                    current=z,
-                    weights=sample_weight,
-                )
+                W, b = solve(z_new + derivative(xp, activation, z_new, h_new) * (target - h_new))
         coefs[i], intercepts[i] = W, b
         if i > 0:
             delta = delta_z @ W.T
@@ -129,10 +130,21 @@ class SemiImplicitStep(MiniBatchRule):
         self.proximal_weight = proximal_weight
         self.alpha = alpha
         self.refinement_steps = refinement_steps
+        # batch_id -> ProximalBatchOperator of that batch's inputs, for the
+        # fit call this rule serves (the loop builds a rule per call)
+        self._first_layers = {}
 
-    def step(self, network, state, X, Y, sample_weight, rng):
+    def step(self, network, state, X, Y, sample_weight, rng, batch_id=None):
+        xp = namespace_of(X)
+        lam, reg = self.proximal_weight * X.shape[0], self.neuron_step_size * self.alpha
+        first_layer = None
+        if batch_id is not None:  # the batch recurs: factor its first layer once
+            first_layer = self._first_layers.get(batch_id)
+            if first_layer is None:
+                first_layer = ProximalBatchOperator(xp, X, lam, reg, weights=sample_weight)
+                self._first_layers[batch_id] = first_layer
         return sibp_update(
-            namespace_of(X),
+            xp,
             X,
             Y,
             network.coefs,
@@ -140,8 +152,9 @@ class SemiImplicitStep(MiniBatchRule):
             network.activation,
             self.classification,
             step=self.neuron_step_size,
-            lam=self.proximal_weight * X.shape[0],
+            lam=lam,
             alpha=self.alpha,
             refinement_steps=self.refinement_steps,
             sample_weight=sample_weight,
+            first_layer=first_layer,
         )
