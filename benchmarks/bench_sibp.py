@@ -148,6 +148,32 @@ def check_same_init(X, y, hidden):
     return same
 
 
+def whole_fit_row(dataset, label, est, X, y, X_te, y_te):
+    """Fit ``est`` once, timed whole, and score it on the test rows; prints
+    and returns its table row."""
+    fit_s, cpu_s = timed_fit_cpu(est, X, y)
+    start = time.perf_counter()
+    acc = est.score(X_te, y_te)
+    predict_s = time.perf_counter() - start
+    epochs, loss = est.n_iter_, est.loss_curve_[-1]
+    print(
+        f"  {label}: {epochs} epochs, {fit_s:.1f} s, CPU {cpu_s:.1f} s "
+        f"({fit_s / epochs:.2f} s/epoch), test acc {acc:.4f}, loss {loss:.4f}",
+        flush=True,
+    )
+    return {
+        "dataset": dataset,
+        "estimator": label,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "score": acc,
+        "epochs": epochs,
+        "s_per_epoch": fit_s / epochs,
+        "cpu_s_per_epoch": cpu_s / epochs,
+        "final_loss": loss,
+    }
+
+
 def mnist(data_dir, quick):
     data = load_mnist(data_dir)
     if data is None:
@@ -216,31 +242,10 @@ def mnist(data_dir, quick):
             n_iter_no_change=epochs + 1,
             random_state=SEED,
         )
-        mlp_fit, mlp_cpu = timed_fit_cpu(mlp, X, y)
-        start = time.perf_counter()
-        acc = mlp.score(X_te, y_te)
-        predict_s = time.perf_counter() - start
-        curves[f"MLPClassifier({solver})"] = list(mlp.loss_curve_)
         rows.append(
-            {
-                "dataset": dataset,
-                "estimator": f"MLPClassifier({solver}) (500,)",
-                "fit_s": mlp_fit,
-                "predict_s": predict_s,
-                "score": acc,
-                "epochs": mlp.n_iter_,
-                "s_per_epoch": mlp_fit / mlp.n_iter_,
-                "cpu_s_per_epoch": mlp_cpu / mlp.n_iter_,
-                "final_loss": mlp.loss_curve_[-1],
-            }
+            whole_fit_row(dataset, f"MLPClassifier({solver}) (500,)", mlp, X, y, X_te, y_te)
         )
-        print(
-            f"  MLPClassifier({solver}): {mlp.n_iter_} epochs, {mlp_fit:.1f} s, "
-            f"CPU {mlp_cpu:.1f} s "
-            f"({mlp_fit / mlp.n_iter_:.2f} s/epoch), test acc {acc:.4f}, "
-            f"loss {mlp.loss_curve_[-1]:.4f}",
-            flush=True,
-        )
+        curves[f"MLPClassifier({solver})"] = list(mlp.loss_curve_)
 
     # shuffle="fixed_batches": one fit of `epochs` epochs (its batches, and
     # so its first-layer factorisations, last one fit call), timed whole
@@ -253,26 +258,8 @@ def mnist(data_dir, quick):
         shuffle="fixed_batches",
         random_state=SEED,
     )
-    fixed_fit, fixed_cpu = timed_fit_cpu(fixed, X, y)
-    fixed_acc = fixed.score(X_te, y_te)
-    rows.append(
-        {
-            "dataset": dataset,
-            "estimator": 'SemiImplicitBPClassifier (500,) shuffle="fixed_batches"',
-            "fit_s": fixed_fit,
-            "score": fixed_acc,
-            "epochs": fixed.n_iter_,
-            "s_per_epoch": fixed_fit / fixed.n_iter_,
-            "cpu_s_per_epoch": fixed_cpu / fixed.n_iter_,
-            "final_loss": fixed.loss_curve_[-1],
-        }
-    )
-    print(
-        f'  SIBP shuffle="fixed_batches": {fixed.n_iter_} epochs, {fixed_fit:.1f} s '
-        f"({fixed_fit / fixed.n_iter_:.2f} s/epoch), test acc {fixed_acc:.4f}, "
-        f"loss {fixed.loss_curve_[-1]:.4f}",
-        flush=True,
-    )
+    label = 'SemiImplicitBPClassifier (500,) shuffle="fixed_batches"'
+    rows.append(whole_fit_row(dataset, label, fixed, X, y, X_te, y_te))
 
     sgd_epoch_s, sgd_cpu_s = rows[1]["s_per_epoch"], rows[1]["cpu_s_per_epoch"]
     sgd = curves["MLPClassifier(sgd)"]
