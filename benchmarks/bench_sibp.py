@@ -331,24 +331,24 @@ def product_floor(X, hidden, n_classes, batch):
         D1 = D2 @ W2.T
         Xb.T @ D1
 
-    def sibp_batch(Xb):
+    def top_layer(Xb):
+        """Forward pass and the 500 -> 10 layer's dual solve, shared by both
+        SIBP variants; returns the difference passed down to layer 1."""
         H = np.maximum(Xb @ W1, 0)
         H @ W2
         A2 = np.linalg.solve(H @ H.T + eye, D2)
         H.T @ A2
-        D1 = A2 @ W2.T
+        return A2 @ W2.T
+
+    def sibp_batch(Xb):
+        D1 = top_layer(Xb)
         inverse = np.linalg.solve(Xb @ Xb.T + eye, eye)  # as proximal_solve, many columns
         Xb.T @ (inverse @ D1)
 
     P = np.ascontiguousarray(X[:batch].T)  # the shape of a factored batch, d x B
 
     def fixed_batch(Xb):
-        H = np.maximum(Xb @ W1, 0)
-        H @ W2
-        A2 = np.linalg.solve(H @ H.T + eye, D2)
-        H.T @ A2
-        D1 = A2 @ W2.T
-        P @ D1
+        P @ top_layer(Xb)
 
     mlp_s = min(_epoch_time(mlp_batch, X, batch) for _ in range(2))
     sibp_s = min(_epoch_time(sibp_batch, X, batch) for _ in range(2))
