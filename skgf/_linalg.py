@@ -320,8 +320,6 @@ def proximal_solve(
     caller already has it (saves one product).
     """
     n_rows, d = F.shape
-    dtype = F.dtype
-    device = device_of(F)
     if current is None:
         current = F @ W_prev + b_prev
     mu = lam + alpha
@@ -329,31 +327,49 @@ def proximal_solve(
     if method == "auto":
         method = "dual" if n_rows <= d else "primal"
     if method == "dual":
-        K = (F @ F.T) / mu + 1.0 / lam
-        if weights is not None:  # S K S + I with S = diag(sqrt(w)), on S R
-            root = xp.sqrt(xp.astype(weights, dtype))[:, None]
-            K = (root * K) * root.T
+        K, root = _dual_system(xp, F, lam, mu, weights)
+        if root is not None:  # S K S + I with S = diag(sqrt(w)), on S R
             R = root * R
-        K = K + xp.eye(n_rows, dtype=dtype, device=device)
         A = _solve_identity_plus_psd(xp, K, R)
-        if weights is not None:
+        if root is not None:
             A = root * A
         return W0 + (F.T @ A) / mu, b_prev + xp.sum(A, axis=0) / lam
     if method != "primal":
         raise ValueError(f"unknown method {method!r}")
-    if weights is None:
-        Fw, total = F, n_rows
-    else:
-        w = xp.astype(weights, dtype)
-        Fw, total = F * w[:, None], xp.sum(w)
-    s = xp.sum(Fw, axis=0)
-    r_sum = xp.sum(R, axis=0) if weights is None else w @ R
-    c = 1.0 / (total + lam)
-    G = Fw.T @ F - c * (s[:, None] * s[None, :])
-    G = G + mu * xp.eye(d, dtype=dtype, device=device)
+    G, Fw, s, c, w = _primal_system(xp, F, lam, mu, weights)
+    r_sum = xp.sum(R, axis=0) if w is None else w @ R
     Q = Fw.T @ R - c * (s[:, None] * r_sum[None, :])
     U = _solve_spd_or_ridge(xp, G, Q)
     return W0 + U, b_prev + c * (r_sum - s @ U)
+
+
+def _dual_system(xp, F, lam, mu, weights):
+    """``(K, root)`` of the dual proximal system: ``K = I + S (F F^T / mu +
+    1 / lam) S`` with ``S = diag(root)``, ``root = sqrt(w)`` as a column
+    (``None`` and ``S = I`` without weights)."""
+    K = (F @ F.T) / mu + 1.0 / lam
+    root = None
+    if weights is not None:
+        root = xp.sqrt(xp.astype(weights, F.dtype))[:, None]
+        K = (root * K) * root.T
+    return K + xp.eye(F.shape[0], dtype=F.dtype, device=device_of(F)), root
+
+
+def _primal_system(xp, F, lam, mu, weights):
+    """``(G, Fw, s, c, w)`` of the primal proximal system, the bias
+    eliminated: ``Fw`` the weighted rows, ``s`` their column sums, ``c = 1 /
+    (sum(w) + lam)``, ``G = Fw^T F - c s s^T + mu I``; ``w`` the weights in
+    ``F``'s dtype (``None`` without)."""
+    if weights is None:
+        w, Fw, total = None, F, F.shape[0]
+    else:
+        w = xp.astype(weights, F.dtype)
+        Fw, total = F * w[:, None], xp.sum(w)
+    s = xp.sum(Fw, axis=0)
+    c = 1.0 / (total + lam)
+    G = Fw.T @ F - c * (s[:, None] * s[None, :])
+    G = G + mu * xp.eye(F.shape[1], dtype=F.dtype, device=device_of(F))
+    return G, Fw, s, c, w
 
 
 class ProximalBatchOperator:
@@ -376,28 +392,20 @@ class ProximalBatchOperator:
     def __init__(self, xp, F, lam, alpha=0.0, weights=None):
         self.lam, self.alpha = lam, alpha
         n_rows, d = F.shape
-        dtype, device = F.dtype, device_of(F)
         mu = lam + alpha
-        eye = xp.eye(n_rows, dtype=dtype, device=device)
-        w = None if weights is None else xp.astype(weights, dtype)
         if n_rows <= d:
-            K = (F @ F.T) / mu + 1.0 / lam
-            if w is not None:
-                root = xp.sqrt(w)[:, None]
-                K = (root * K) * root.T
-            M = _solve_identity_plus_psd(xp, K + eye, eye)
-            if w is not None:
+            K, root = _dual_system(xp, F, lam, mu, weights)
+            M = _solve_identity_plus_psd(xp, K, xp.eye(n_rows, dtype=F.dtype, device=device_of(F)))
+            if root is not None:
                 M = (root * M) * root.T
             self.P = (F.T @ M) / mu
             self.q = xp.sum(M, axis=0) / lam
             return
-        w_row = xp.ones(n_rows, dtype=dtype, device=device) if w is None else w
-        Fw = F if w is None else F * w[:, None]
-        s = xp.sum(Fw, axis=0)
-        c = 1.0 / (xp.sum(w_row) + lam)
-        G = Fw.T @ F - c * (s[:, None] * s[None, :]) + mu * xp.eye(d, dtype=dtype, device=device)
-        self.P = _solve_spd_or_ridge(xp, G, Fw.T - c * (s[:, None] * w_row[None, :]))
-        self.q = c * (w_row - s @ self.P)
+        G, Fw, s, c, w = _primal_system(xp, F, lam, mu, weights)
+        if w is None:
+            w = xp.ones(n_rows, dtype=F.dtype, device=device_of(F))
+        self.P = _solve_spd_or_ridge(xp, G, Fw.T - c * (s[:, None] * w[None, :]))
+        self.q = c * (w - s @ self.P)
 
     def solve(self, Z, W_prev, b_prev, current):
         """``(W, b)`` of :func:`proximal_solve` on this batch, with

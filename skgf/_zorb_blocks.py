@@ -130,6 +130,7 @@ class BlockRows:
         self.X, self.y, self.encoding = X, y, encoding
         self.input_range = None
         self.n_features, self.dtype, self.device = X.shape[1], X.dtype, "cpu"
+        self.weights = None  # dask fits take no sample weights (check_lazy_fit)
 
     def _pass(self, sizes, step):
         return BlockPass(tuple(sizes), self.dtype, self.encoding, step)

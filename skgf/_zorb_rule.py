@@ -292,9 +292,7 @@ class ZORBSweep:
         """
         progress = progress or FitProgress.silent()
         sizes = layer_sizes(rows.n_features, hidden_layer_sizes, n_outputs)
-        coefs, intercepts = initial_weights(
-            xp, rows, sizes, rng, self.weight_init, getattr(rows, "weights", None)
-        )
+        coefs, intercepts = initial_weights(xp, rows, sizes, rng, self.weight_init, rows.weights)
         targets = TargetSweep.initial(xp, coefs, intercepts, self.activation)
 
         if is_bounded(self.activation):
