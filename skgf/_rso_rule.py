@@ -3,7 +3,7 @@
 One *pass* visits every weight and bias once, layer by layer. For weight
 ``w`` it draws ``step ~ N(0, sigma_l^2)`` and keeps whichever of ``w``,
 ``w + step`` and ``w - step`` gives the lowest mini-batch loss; ties keep
-``w``. An accepted change is seen by the next proposal (Gauss-Seidel
+``w``, and so do changes within the rounding error of the summed loss. An accepted change is seen by the next proposal (Gauss-Seidel
 order). ``sigma_l`` is the layer's weight std times an annealed factor.
 
 The loss changes come from the incremental evaluators of
@@ -110,15 +110,23 @@ def unit_blocks(units, period, n_judged):
     return list(zip(starts.tolist(), stops.tolist(), fresh_batch.tolist())), n_judged
 
 
-def _first_improvement(changes):
+def _first_improvement(changes, tie):
     """``(r, c)``: the first proposal ``r`` whose better candidate ``c``
-    (0: ``+step``, 1: ``-step``) lowers the loss; ``(None, None)`` if none
-    does (ties and NaN keep the current weight)."""
+    (0: ``+step``, 1: ``-step``) lowers the loss by more than ``tie``;
+    ``(None, None)`` if none does (ties and NaN keep the current weight)."""
     for r in range(changes.shape[0]):
         c = 0 if changes[r, 0] <= changes[r, 1] else 1
-        if changes[r, c] < 0:
+        if changes[r, c] < -tie:
             return r, c
     return None, None
+
+
+def rounding_tie(dtype, loss):
+    """Loss changes within this of zero are ties: the summed per-row loss
+    differences carry a rounding error of up to ``eps * loss``, and its sign
+    depends on the CPU's SIMD kernels (float32 fits on two CPUs took
+    different paths at a change of 1.2e-6 on a summed loss of 150)."""
+    return float(np.finfo(dtype).eps) * abs(loss)
 
 
 def _apply_moves(xp, W, b, j, moves):
@@ -325,7 +333,7 @@ def _judge_proposals(cache, unit, layer_inputs, inputs, steps, moves, loss, tall
             judged = changes
             if penalty is not None:
                 judged = changes + penalty[q : q + n_judged].reshape(-1)
-        r, c = _first_improvement(judged.reshape(n_judged, 2))
+        r, c = _first_improvement(judged.reshape(n_judged, 2), rounding_tie(steps.dtype, loss))
         if r is None:
             tally.n_evaluated += n_judged
             q += n_judged

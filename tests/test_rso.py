@@ -339,3 +339,17 @@ def test_invalid_parameters(params):
     X, y = load_iris(return_X_y=True)
     with pytest.raises(ValueError):
         RSOClassifier(**params).fit(X, y)
+
+
+def test_changes_within_rounding_are_ties():
+    """A float32 fit's summed loss change of 1.2e-6 on a summed loss of 150
+    took opposite decisions on two CPUs (their SIMD kernels round the row
+    sums differently): changes within eps * loss of zero now keep the weight."""
+    from skgf._rso_rule import _first_improvement, rounding_tie
+
+    tie = rounding_tie(np.float32, 150.0)
+    assert 1e-6 < tie < 1e-4
+    assert rounding_tie(np.float64, 150.0) < 1e-12
+    assert _first_improvement(np.array([[-1.2e-6, 0.5]]), tie) == (None, None)
+    assert _first_improvement(np.array([[0.5, -1.2e-6], [-2e-4, 0.0]]), tie) == (1, 0)
+    assert _first_improvement(np.array([[-1.2e-6, 0.5]]), 0.0) == (0, 0)
