@@ -3,8 +3,9 @@
 One *pass* visits every weight and bias once, layer by layer. For weight
 ``w`` it draws ``step ~ N(0, sigma_l^2)`` and keeps whichever of ``w``,
 ``w + step`` and ``w - step`` gives the lowest mini-batch loss; ties keep
-``w``, and so do changes within the rounding error of the summed loss. An accepted change is seen by the next proposal (Gauss-Seidel
-order). ``sigma_l`` is the layer's weight std times an annealed factor.
+``w``, and so do changes within the rounding error of the summed loss. An
+accepted change is seen by the next proposal (Gauss-Seidel order).
+``sigma_l`` is the layer's weight std times an annealed factor.
 
 The loss changes come from the incremental evaluators of
 :mod:`skgf._rso_units`, never from a forward pass per proposal. Two exact
