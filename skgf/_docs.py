@@ -32,9 +32,10 @@ _SHARED = {
         ``early_stopping``) below which an iteration counts as no
         improvement.""",
     "early_stopping": """early_stopping : bool or "auto", default="auto"
-        Hold out ``validation_fraction`` of the training data, stop when its
-        score has not improved by ``tol`` for ``n_iter_no_change``
-        iterations, and keep the weights of the best validation score.
+        Hold out ``validation_fraction`` of the training data, stop when
+        neither its score nor its loss has improved by ``tol`` for
+        ``n_iter_no_change`` iterations, and keep the weights of the best
+        validation score (a tie going to the lower loss).
         ``"auto"`` (as in ``HistGradientBoostingClassifier``) turns it on
         when ``fit`` gets more than 10,000 rows or an ``X_val``, and off
         otherwise and for ``partial_fit``; ``do_early_stopping_`` says

@@ -53,7 +53,7 @@ from ._activations import HIDDEN_ACTIVATIONS
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import BaseNetwork, _caller_level, _copy_array
 from ._callbacks import FitProgress, callback_management_context
-from ._losses import held_out_score
+from ._losses import held_out_loss, held_out_score
 from ._network import Network, init_weights, layer_sizes
 from ._rules import PassRule
 
@@ -225,7 +225,13 @@ class BaseIterativeNetwork(BaseNetwork):
             self.n_iter_ = 0
             self.best_loss_ = np.inf
             self._no_improvement_count = 0
-            for name in ("validation_scores_", "best_validation_score_", "_split_state"):
+            for name in (
+                "validation_scores_",
+                "best_validation_score_",
+                "_best_validation_loss",
+                "_loss_at_best_score",
+                "_split_state",
+            ):
                 self.__dict__.pop(name, None)  # of an earlier fit
         else:
             self._move_state(xp, device, X.dtype)
@@ -233,6 +239,7 @@ class BaseIterativeNetwork(BaseNetwork):
         if self.do_early_stopping_ and not hasattr(self, "validation_scores_"):
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
+            self._best_validation_loss = self._loss_at_best_score = np.inf
         return fresh
 
     # early_stopping="auto" turns it on above this many rows (as
@@ -536,11 +543,23 @@ class BaseIterativeNetwork(BaseNetwork):
         in that phase; one that never improves runs to ``max_iter`` and warns.
         """
         if self.do_early_stopping_:
-            score = self._validation_score(xp, X_val, Y_val, w_val)
+            score, loss = self._validation_score(xp, X_val, Y_val, w_val)
             self.validation_scores_.append(score)
-            improved = score > self.best_validation_score_ + self.tol
-            if score > self.best_validation_score_:
+            # The validation loss counts too: a small split's accuracy moves
+            # in steps of one row and can tie for many epochs while the model
+            # still improves, which stopped slow learners far too early
+            # (doc/robustness.rst, "Early stopping").
+            improved = (
+                score > self.best_validation_score_ + self.tol
+                or loss < self._best_validation_loss - self.tol
+            )
+            self._best_validation_loss = min(self._best_validation_loss, loss)
+            # the kept weights: the best score, a tie going to the lower loss
+            if score > self.best_validation_score_ or (
+                score == self.best_validation_score_ and loss < self._loss_at_best_score
+            ):
                 self.best_validation_score_ = score
+                self._loss_at_best_score = loss
                 self._best_weights = (
                     [xp.asarray(W, copy=True) for W in self.coefs_],
                     [xp.asarray(b, copy=True) for b in self.intercepts_],
@@ -587,11 +606,14 @@ class BaseIterativeNetwork(BaseNetwork):
         return [order[sl] for sl in gen_batches(n_samples, self._batch_size(n_samples))]
 
     def _validation_score(self, xp, X_val, Y_val, w_val=None):
-        """Accuracy (classifiers) or mean R^2 (regressors) on the split,
-        weighted by ``w_val`` when given."""
+        """Score and loss of the split, weighted by ``w_val`` when given: the
+        accuracy (classifiers) or mean R^2 (regressors), and the mean loss
+        the fit minimises (without the penalty)."""
         # scored as predict sees it (inputs clipped to the training range)
         Z = self._forward(xp, X_val)
-        return held_out_score(xp, Z, Y_val, self._is_classifier(), w_val)
+        classification = self._is_classifier()
+        score = held_out_score(xp, Z, Y_val, classification, w_val)
+        return score, held_out_loss(xp, Z, Y_val, classification, w_val)
 
     def _split_generator(self, rng, fresh):
         """Generator of the held-out split. The first split of a model is

@@ -78,3 +78,14 @@ def held_out_score(xp, Z, Y, classification, weights=None):
     sst = xp.sum(w * (Y - mean) ** 2, axis=0)
     sst = xp.where(sst > 0, sst, xp.ones_like(sst))
     return float(xp.mean(1.0 - sse / sst))
+
+
+def held_out_loss(xp, Z, Y, classification, weights=None):
+    """Mean loss of output ``Z`` on held-out targets ``Y``, weighted by
+    ``weights`` (one per row) when given: ``sum(w_i * loss_i) / sum(w)``."""
+    if weights is None:
+        return float(output_loss(xp, Z, Y, classification))
+    total = xp.sum(weights)
+    if not float(total) > 0:  # no held-out weight: every loss ties
+        return 0.0
+    return float(xp.sum(weights * row_losses(xp, Z, Y, classification)) / total)

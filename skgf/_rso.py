@@ -118,9 +118,10 @@ class _BaseRSO(BaseIterativeNetwork):
 
 _RSO_DOCS = {
     "early_stopping": """early_stopping : bool or "auto", default=False
-        Hold out ``validation_fraction`` of the training data, stop when its
-        score has not improved by ``tol`` for ``n_iter_no_change`` passes,
-        and keep the weights of the best validation score. ``"auto"`` turns
+        Hold out ``validation_fraction`` of the training data, stop when
+        neither its score nor its loss has improved by ``tol`` for
+        ``n_iter_no_change`` passes, and keep the weights of the best
+        validation score (a tie going to the lower loss). ``"auto"`` turns
         it on when ``fit`` gets more than 10,000 rows or an ``X_val``. Off by
         default: RSO's few passes rarely stop early, so the held-out rows
         would only be missing from the search.""",
