@@ -535,8 +535,12 @@ def run_rso(folder, quick, seeds, out_dir, tag):
     )
     accs, secs = [], []
     for seed in range(n_seeds):
-        clf = RSOClassifier(
-            hidden_layer_sizes=hidden, max_iter=cycles, batch_size=batch, random_state=seed
+        clf = RSOClassifier(  # the paper's rule: no penalty (skgf's default is alpha=3)
+            hidden_layer_sizes=hidden,
+            max_iter=cycles,
+            batch_size=batch,
+            alpha=0.0,
+            random_state=seed,
         )
         s, a = per_epoch(clf, X, y, cycles, lambda c: c.score(X_test, y_test))
         accs.append(a)

@@ -125,7 +125,7 @@ _RSO_DOCS = {
         it on when ``fit`` gets more than 10,000 rows or an ``X_val``. Off by
         default: RSO's few passes rarely stop early, so the held-out rows
         would only be missing from the search.""",
-    "alpha": """alpha : float or "auto", default=0.0
+    "alpha": """alpha : float or "auto", default=3.0
         L2 penalty with ``MLPClassifier``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
         kept when the batch loss plus the penalty drops. ``0`` is the paper's
@@ -272,7 +272,7 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
         visiting_order="unit",
         batch_refresh=200,
         weight_init="he_normal",
-        alpha=0.0,
+        alpha=3.0,
         class_weight=None,
         random_state=None,
         verbose=False,
@@ -360,7 +360,7 @@ class RSORegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseRSO):
         warm_start=False,
         device=None,
     ):
-        # alpha="auto" (the classifier keeps the paper's 0): doc/rso.rst, "Defaults"
+        # alpha="auto" (the classifier's is a constant 3): doc/rso.rst, "Defaults"
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
