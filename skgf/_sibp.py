@@ -44,7 +44,7 @@ class _BaseSIBP(BaseIterativeNetwork):
         neuron_step_size=0.1,
         proximal_weight=0.01,
         refinement_steps=0,
-        alpha=1e-4,
+        alpha=0.03,
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
@@ -86,7 +86,7 @@ class _BaseSIBP(BaseIterativeNetwork):
 
 
 _SIBP_DOCS = {
-    "alpha": """alpha : float, default=1e-4
+    "alpha": """alpha : float, default=0.03
         L2 penalty with ``MLPClassifier``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum), applied inside the proximal solve, not
         to the biases. Not in the paper.""",
@@ -188,7 +188,7 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
         neuron_step_size=0.1,
         proximal_weight=0.01,
         refinement_steps=0,
-        alpha=1e-4,
+        alpha=0.03,
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
@@ -279,7 +279,7 @@ class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin, _B
         warm_start=False,
         device=None,
     ):
-        # alpha="auto" (the classifier keeps MLP's 1e-4): doc/sibp.rst, "Defaults"
+        # alpha="auto" (the classifier's is a constant 0.03): doc/sibp.rst, "Defaults"
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
