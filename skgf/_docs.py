@@ -28,9 +28,9 @@ _SHARED = {
         computes in NumPy; ``"cuda"`` computes with CuPy on the GPU and
         returns NumPy predictions for NumPy input.""",
     "tol": """tol : float, default=1e-4
-        Improvement of the training loss (or of the validation score with
-        ``early_stopping``) below which an iteration counts as no
-        improvement.""",
+        Improvement of the training loss (with ``early_stopping``: of the
+        validation score or the validation loss) below which an iteration
+        counts as no improvement.""",
     "early_stopping": """early_stopping : bool or "auto", default="auto"
         Hold out ``validation_fraction`` of the training data, stop when
         neither its score nor its loss has improved by ``tol`` for

@@ -4,7 +4,8 @@
 methods: weight initialisation and ``warm_start``, ``partial_fit``,
 mini-batch slicing and shuffling, the validation split and
 ``early_stopping`` with best-weight restore, the ``tol`` /
-``n_iter_no_change`` stopping rule of ``MLPClassifier``, ``loss_curve_``,
+``n_iter_no_change`` stopping rule of ``MLPClassifier`` (with early stopping,
+a falling validation loss counts as progress too), ``loss_curve_``,
 ``verbose`` output and divergence handling. A method supplies one thing,
 ``_make_rule()``: its update rule (``_rules.py``), built from the
 estimator's parameters. The loop keeps the rule's state in ``_rule_state``
@@ -239,6 +240,8 @@ class BaseIterativeNetwork(BaseNetwork):
         if self.do_early_stopping_ and not hasattr(self, "validation_scores_"):
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
+        if self.do_early_stopping_ and not hasattr(self, "_best_validation_loss"):
+            # also for a model early-stopped before the losses were kept
             self._best_validation_loss = self._loss_at_best_score = np.inf
         return fresh
 
@@ -304,8 +307,8 @@ class BaseIterativeNetwork(BaseNetwork):
         else:
             self._warn(
                 f"stopped after max_iter={self.max_iter} "
-                "iterations before the loss (or validation score) stopped "
-                "improving. Increase max_iter or tol."
+                "iterations before the loss (or the validation score and "
+                "loss) stopped improving. Increase max_iter or tol."
             )
         if failed is not None:
             self._set_model_state(best_state)
@@ -534,7 +537,8 @@ class BaseIterativeNetwork(BaseNetwork):
 
     def _update_stopping_state(self, xp, X_val, Y_val, w_val=None, left_start=True):
         """MLP's rule: stop after ``n_iter_no_change`` iterations without a
-        ``tol`` improvement of the loss (or of the validation score).
+        ``tol`` improvement of the training loss or, with early stopping,
+        of either the validation score or the validation loss.
 
         Iterations count toward the stop only once the fit has left its
         start (``left_start``, see ``_left_start``). A rule whose loss first
@@ -543,12 +547,12 @@ class BaseIterativeNetwork(BaseNetwork):
         in that phase; one that never improves runs to ``max_iter`` and warns.
         """
         if self.do_early_stopping_:
-            score, loss = self._validation_score(xp, X_val, Y_val, w_val)
+            score, loss = self._validation_score_and_loss(xp, X_val, Y_val, w_val)
             self.validation_scores_.append(score)
             # The validation loss counts too: a small split's accuracy moves
             # in steps of one row and can tie for many epochs while the model
             # still improves, which stopped slow learners far too early
-            # (doc/robustness.rst, "Early stopping").
+            # (doc/robustness.rst, "What counts as progress").
             improved = (
                 score > self.best_validation_score_ + self.tol
                 or loss < self._best_validation_loss - self.tol
@@ -605,7 +609,7 @@ class BaseIterativeNetwork(BaseNetwork):
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         return [order[sl] for sl in gen_batches(n_samples, self._batch_size(n_samples))]
 
-    def _validation_score(self, xp, X_val, Y_val, w_val=None):
+    def _validation_score_and_loss(self, xp, X_val, Y_val, w_val=None):
         """Score and loss of the split, weighted by ``w_val`` when given: the
         accuracy (classifiers) or mean R^2 (regressors), and the mean loss
         the fit minimises (without the penalty)."""

@@ -64,7 +64,7 @@ class _BaseRSO(BaseIterativeNetwork):
         visiting_order="unit",
         batch_refresh=200,
         weight_init="he_normal",
-        alpha=0.0,
+        alpha=3.0,
         random_state=None,
         verbose=False,
         warm_start=False,

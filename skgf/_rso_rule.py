@@ -3,8 +3,8 @@
 One *pass* visits every weight and bias once, layer by layer. For weight
 ``w`` it draws ``step ~ N(0, sigma_l^2)`` and keeps whichever of ``w``,
 ``w + step`` and ``w - step`` gives the lowest mini-batch loss; ties keep
-``w``, and so do changes within the rounding error of the summed loss. An
-accepted change is seen by the next proposal (Gauss-Seidel order).
+``w``, and so do changes within about the rounding error of the summed
+loss. An accepted change is seen by the next proposal (Gauss-Seidel order).
 ``sigma_l`` is the layer's weight std times an annealed factor.
 
 The loss changes come from the incremental evaluators of
@@ -123,10 +123,11 @@ def _first_improvement(changes, tie):
 
 
 def rounding_tie(dtype, loss):
-    """Loss changes within this of zero are ties: the summed per-row loss
-    differences carry a rounding error of up to ``eps * loss``, and its sign
-    depends on the CPU's SIMD kernels (float32 fits on two CPUs took
-    different paths at a change of 1.2e-6 on a summed loss of 150)."""
+    """Loss changes within this of zero are ties: their sign is set by the
+    rounding of the summed per-row differences, which depends on the CPU's
+    SIMD kernels (float32 fits on two CPUs took different paths at a change
+    of 1.2e-6 on a summed loss of 150). A heuristic scale, not a bound: the
+    error grows with the summed absolute row terms (doc/rso.rst, "Cost")."""
     return float(np.finfo(dtype).eps) * abs(loss)
 
 

@@ -237,9 +237,9 @@ def test_predictions_clip_inputs_to_training_range():
 def test_early_stopping_keeps_up_with_the_full_fit_on_digits(Estimator):
     """A 135-row split's accuracy ties for many epochs while the model still
     improves: judged on the accuracy alone, early stopping stopped rec-LRA at
-    epoch 38 (0.962) and kept an early best of semi-implicit BP (0.956),
-    against 0.976 for both without it. The validation loss now counts as
-    progress, and ties go to the lower loss."""
+    epoch 38 (0.962; 0.976 without early stopping) and kept an early best of
+    semi-implicit BP (0.956; 0.971 without). The validation loss now counts
+    as progress and ties go to the lower loss: 0.976 and 0.982."""
     X_train, X_test, y_train, y_test = scaled_split(*load_digits(return_X_y=True))
     full = Estimator(random_state=0).fit(X_train, y_train).score(X_test, y_test)
     stopped = Estimator(early_stopping=True, random_state=0).fit(X_train, y_train)
@@ -259,3 +259,46 @@ def test_early_stopping_keeps_up_with_the_full_fit_on_letter():
     full = LRAClassifier(random_state=0).fit(X_train, y_train).score(X_test, y_test)
     stopped = LRAClassifier(early_stopping=True, random_state=0).fit(X_train, y_train)
     assert stopped.score(X_test, y_test) >= full - MARGIN
+
+
+class _ScriptedValidation(LRAClassifier):
+    """An estimator whose held-out (score, loss) come from a script."""
+
+    def _validation_score_and_loss(self, xp, X_val, Y_val, w_val=None):
+        return self.script.pop(0)
+
+
+def _scripted(script, n_iter_no_change=2):
+    est = _ScriptedValidation(tol=1e-4, n_iter_no_change=n_iter_no_change)
+    est.script = list(script)
+    est.do_early_stopping_ = True
+    est.validation_scores_, est.best_validation_score_ = [], -np.inf
+    est._best_validation_loss = est._loss_at_best_score = np.inf
+    est.loss_curve_, est.best_loss_, est._no_improvement_count = [], np.inf, 0
+    est.coefs_, est.intercepts_ = [np.zeros((2, 2))], [np.zeros(2)]
+    return est
+
+
+def _epoch(est, marker):
+    """One epoch: the weights become ``marker``; True when the rule stops."""
+    est.coefs_, est.intercepts_ = [np.full((2, 2), marker)], [np.zeros(2)]
+    est.loss_curve_.append(1.0)
+    return est._update_stopping_state(np, None, None)
+
+
+def test_stopping_rule_counts_the_validation_loss_and_breaks_ties_by_it():
+    """Score ties with a falling loss are progress, and the kept weights are
+    the tie's lowest-loss epoch; neither improving counts toward the stop."""
+    est = _scripted([(0.90, 0.50), (0.90, 0.40), (0.90, 0.30), (0.90, 0.30), (0.90, 0.35)])
+    assert [_epoch(est, k) for k in range(5)] == [False, False, False, False, True]
+    assert est._best_weights[0][0][0, 0] == 2  # the first epoch at loss 0.30
+    assert est.best_validation_score_ == 0.90 and est._best_validation_loss == 0.30
+
+
+def test_stopping_rule_keeps_the_best_score_over_a_lower_loss():
+    """A lower loss at a lower score resets the count but keeps the weights
+    of the best score (the loss alone would stop MNIST fits too early)."""
+    est = _scripted([(0.95, 0.20), (0.94, 0.10), (0.93, 0.15), (0.93, 0.15)])
+    assert [_epoch(est, k) for k in range(4)] == [False, False, False, True]
+    assert est._best_weights[0][0][0, 0] == 0
+    assert est.best_validation_score_ == 0.95
