@@ -340,6 +340,7 @@ class BaseIterativeNetwork(BaseNetwork):
             return
         val = (
             f", validation score = {self.validation_scores_[-1]:.6f}"
+            f", validation loss = {self._last_validation_loss:.6f}"
             if self.do_early_stopping_
             else ""
         )
@@ -549,6 +550,7 @@ class BaseIterativeNetwork(BaseNetwork):
         if self.do_early_stopping_:
             score, loss = self._validation_score_and_loss(xp, X_val, Y_val, w_val)
             self.validation_scores_.append(score)
+            self._last_validation_loss = loss  # for verbose output
             # The validation loss counts too: a small split's accuracy moves
             # in steps of one row and can tie for many epochs while the model
             # still improves, which stopped slow learners far too early

@@ -345,6 +345,14 @@ def test_verbose_prints_each_epoch(capsys):
     assert capsys.readouterr().out.count("iteration") == 3
 
 
+def test_verbose_prints_the_validation_score_and_loss(capsys):
+    """Both decide an early stop, so both are printed."""
+    X, y = load_wine(return_X_y=True)
+    LRAClassifier(max_iter=3, verbose=1, early_stopping=True, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("validation score =") == out.count("validation loss =") == 3
+
+
 # ----------------------------------------------------- dtypes and namespaces
 def test_float32_kept_and_close_to_float64(digits):
     X_train, X_test, y_train, _ = digits
