@@ -64,7 +64,8 @@ def cpu_kernels():
         for info in threadpool_info()
         if info.get("internal_api") == "openblas"
     )
-    features = np._core._multiarray_umath.__cpu_features__
+    core = getattr(np, "_core", None) or np.core  # NumPy 2 / NumPy 1
+    features = core._multiarray_umath.__cpu_features__
     simd = sorted(k for k, on in features.items() if on and k.startswith(("AVX512_", "AVX2")))
     return "/".join(["+".join(simd), "+".join(blas)])
 
