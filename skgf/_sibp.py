@@ -86,10 +86,11 @@ class _BaseSIBP(BaseIterativeNetwork):
 
 
 _SIBP_DOCS = {
-    "alpha": """alpha : float, default=0.03
+    "alpha": """alpha : float or "auto", default=0.03
         L2 penalty with ``MLPClassifier``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum), applied inside the proximal solve, not
-        to the biases. Not in the paper.""",
+        to the biases. Not in the paper. ``"auto"`` is the regressor's
+        ``3000 / n_rows``, strong on small sets.""",
     "method": """Each mini-batch takes one explicit gradient step on the output neurons
     (step ``neuron_step_size``) to get an output target; then, top layer
     first, each layer's weights and bias take a proximal step (a ridge-like
