@@ -12,6 +12,7 @@ Regenerate the file only for a change that is *meant* to move predictions,
 and say why in the commit message.
 """
 
+import functools
 import pathlib
 import warnings
 
@@ -54,6 +55,7 @@ RTOL_ZORB_PAPER_FLOAT32 = 1e-2
 CPU_KEY = "__cpu_kernels__"
 
 
+@functools.cache
 def cpu_kernels():
     """NumPy's AVX-512 dispatch groups and OpenBLAS's kernel on this CPU."""
     from threadpoolctl import threadpool_info
