@@ -92,19 +92,29 @@ def floor_report(X, y, X_test, y_test, width=2000, random_feature_weight=2.0):
         random_state=0,
         verbose=1,
     )
-    out = io.StringIO()
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(out):
-        clf.fit(X, y)
-    fit_s = time.perf_counter() - start
-    layer_s = [float(m) for m in re.findall(r"solved in ([0-9.]+) s", out.getvalue())]
+    # The fit is timed as the operations below are: the best of two runs
+    # (the first run of a process also pays for thread start-up and page
+    # faults), with the layer times of that run.
+    fit_s, layer_s = np.inf, None
+    for _ in range(2):
+        out = io.StringIO()
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(out):
+            clf.fit(X, y)
+        elapsed = time.perf_counter() - start
+        if elapsed < fit_s:
+            fit_s = elapsed
+            layer_s = [float(m) for m in re.findall(r"solved in ([0-9.]+) s", out.getvalue())]
 
+    # each operation writes into memory it already owns, so that page faults
+    # of fresh output arrays do not inflate the floor
     W = np.random.RandomState(0).uniform(-0.05, 0.05, (X.shape[1], width)).astype(X.dtype)
-    matmul_s = _best_time(lambda: X @ W)
-    Z = X @ W
-    tanh_s = _best_time(lambda: np.tanh(Z))
-    H = np.tanh(Z)
-    gram_s = _best_time(lambda: H.T @ H)
+    Z = np.empty((X.shape[0], width), X.dtype)
+    matmul_s = _best_time(lambda: np.matmul(X, W, out=Z))
+    H = np.empty_like(Z)
+    tanh_s = _best_time(lambda: np.tanh(Z, out=H))
+    gram = np.empty((width, width), X.dtype)
+    gram_s = _best_time(lambda: np.matmul(H.T, H, out=gram))
     input_gram_s = _best_time(lambda: X.T @ X)
     floor_s = matmul_s + tanh_s + gram_s
     rows = [

@@ -34,30 +34,43 @@ def activate(xp, name, Z, value_range=None):
         return Z
     if name == "relu":
         return xp.maximum(Z, xp.zeros_like(Z))
-    unit = (xp.tanh(Z * _TANH_SCALE[name]) + 1.0) * 0.5
+    half_width, centre = _tanh_affine(name, value_range)
+    return xp.tanh(Z * _TANH_SCALE[name]) * half_width + centre
+
+
+def _tanh_affine(name, value_range):
+    """``(a, c)`` with ``activation(z) = a * tanh(z * scale) + c`` on ``value_range``.
+
+    One multiply and one add after the ``tanh``: the unit-range form
+    ``(tanh + 1) / 2 * (high - low) + low`` is the same map in four passes
+    over the array (and rounds twice more).
+    """
     low, high = value_range if value_range is not None else _NATURAL_RANGE[name]
-    return unit * (high - low) + low
+    return (high - low) / 2, (high + low) / 2
 
 
-def activate_in_place(name, Z, value_range=None):
+def activate_in_place(name, Z, value_range=None, shift=None):
     """:func:`activate` of a NumPy array, written into ``Z`` itself.
 
     The same operations in the same order as :func:`activate`, so the
     result is bit-identical; for arrays the caller owns (a fresh
     pre-activation), which saves the temporaries of every step.
+    ``shift`` (one value per column, or ``None``) is subtracted from the
+    result; for bounded activations it joins the last addition, so it costs
+    no pass of its own.
     """
-    if name == "identity":
+    if not is_bounded(name):
+        if name == "relu":
+            np.maximum(Z, 0, out=Z)
+        if shift is not None:
+            Z -= shift
         return Z
-    if name == "relu":
-        return np.maximum(Z, 0, out=Z)
     if _TANH_SCALE[name] != 1.0:  # z * 1.0 is z exactly: skipping it changes nothing
         Z *= _TANH_SCALE[name]
     np.tanh(Z, out=Z)
-    Z += 1.0
-    Z *= 0.5
-    low, high = value_range if value_range is not None else _NATURAL_RANGE[name]
-    Z *= high - low
-    Z += low
+    half_width, centre = _tanh_affine(name, value_range)
+    Z *= half_width
+    Z += centre if shift is None else (centre - shift).astype(Z.dtype)
     return Z
 
 

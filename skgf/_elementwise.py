@@ -12,7 +12,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from threadpoolctl import threadpool_info
+from threadpoolctl import ThreadpoolController
 
 # Below this many elements a pass takes well under a millisecond and the
 # threads' start-up would cost more than they save.
@@ -20,6 +20,7 @@ _MIN_PARALLEL_SIZE = 1 << 18
 
 _lock = threading.Lock()
 _pool = {"pid": None, "executor": None}
+_controller = {"pid": None, "blas": None}
 
 
 def _executor():
@@ -31,10 +32,25 @@ def _executor():
         return _pool["executor"]
 
 
+def _blas_controller():
+    """A ``ThreadpoolController`` of the BLAS libraries, found once per process.
+
+    Finding the loaded libraries walks every shared object of the process
+    (milliseconds, measured at 1.7 ms a call); asking a found library for its
+    current thread count is cheap, so ``threadpool_limits`` set later is
+    still seen.
+    """
+    with _lock:
+        if _controller["pid"] != os.getpid():
+            _controller["blas"] = ThreadpoolController().select(user_api="blas")
+            _controller["pid"] = os.getpid()
+        return _controller["blas"]
+
+
 def n_threads():
     """Threads for one pass: as many as BLAS may use (so ``threadpool_limits``
     limits these passes too)."""
-    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    counts = [info["num_threads"] for info in _blas_controller().info()]
     return max(1, min(max(counts, default=1), os.cpu_count() or 1))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from array_api_compat import is_cupy_array
 
 from ._array_api import device_of, is_numpy_namespace, supports_float64
+from ._elementwise import rowwise_in_place
 
 # Relative jitter added to the diagonal before Cholesky (times the mean of
 # the diagonal), raised tenfold on each failure; then eigh takes over.
@@ -41,8 +42,9 @@ def solve_spd(xp, A, B):
         # products with SciPy factorisations (semi-implicit BP does both every
         # mini-batch) made a multi-threaded epoch 4.5x slower than a
         # single-threaded one (measured).
-        np.linalg.cholesky(A)  # raises LinAlgError when A is not positive definite
-        return np.linalg.solve(A, B)
+        # The factor that tests definiteness also solves: a general solve
+        # would factor A a second time (an LU, twice a Cholesky's work).
+        return _cholesky_solve_numpy(np.linalg.cholesky(A), B)
     L = xp.linalg.cholesky(A)
     if not bool(xp.all(xp.isfinite(L))):  # CuPy returns NaN instead of raising
         raise np.linalg.LinAlgError("matrix is not positive definite")
@@ -51,6 +53,37 @@ def solve_spd(xp, A, B):
 
         return solve_triangular(L.T, solve_triangular(L, B, lower=True), lower=False)
     return xp.linalg.solve(A, B)
+
+
+# Rows per diagonal block of the blocked triangular solves: large enough that
+# the off-diagonal updates run as matrix products, small enough that solving a
+# diagonal block as a general system costs next to nothing.
+_TRIANGULAR_BLOCK = 256
+
+
+def _cholesky_solve_numpy(L, B):
+    """``(L L^T)^{-1} B`` from the lower Cholesky factor ``L``, in NumPy alone.
+
+    NumPy has no triangular solve, so both substitutions run blockwise: each
+    block of unknowns takes one matrix product with the blocks already solved
+    and one small general solve of its diagonal block. Work ``2 n^2 k``, as
+    for the two substitutions of LAPACK's ``potrs``, without SciPy's second
+    OpenBLAS (see :func:`solve_spd`).
+    """
+    n, step = L.shape[0], _TRIANGULAR_BLOCK
+    B2 = B.reshape(n, -1)
+    dtype = np.result_type(L, B2)
+    starts = range(0, n, step)
+    inverses = {s: np.linalg.inv(L[s : s + step, s : s + step]) for s in starts}
+    Y = np.empty((n, B2.shape[1]), dtype=dtype)
+    for s in starts:  # L Y = B, top block first
+        e = min(s + step, n)
+        Y[s:e] = inverses[s] @ (B2[s:e] - L[s:e, :s] @ Y[:s])
+    X = np.empty_like(Y)
+    for s in reversed(starts):  # L^T X = Y, bottom block first
+        e = min(s + step, n)
+        X[s:e] = inverses[s].T @ (Y[s:e] - L[e:, s:e].T @ X[e:])
+    return X.reshape(B.shape)
 
 
 def solve_psd_eigh(xp, A, B, floor):
@@ -79,11 +112,21 @@ class GramAccumulator:
         self.shift = None
         self.HtH = self.HtT = self.h_sum = self.t_sum = None
 
-    def add(self, H, T, weights=None, overwrite_rows=False):
+    def row_shift(self, dtype):
+        """The shift subtracted from every row, in the rows' ``dtype``
+        (``None`` before the first rows are added).
+
+        A caller that computes its rows can subtract it on the way and add
+        them with ``shifted=True``, which saves a pass over them.
+        """
+        return None if self.shift is None else self.xp.astype(self.shift, dtype)
+
+    def add(self, H, T, weights=None, overwrite_rows=False, shifted=False):
         """Add the rows of ``H`` (n, d) and their targets ``T`` (n, k).
 
         ``overwrite_rows`` lets the shift be subtracted from ``H`` in place
         (for a caller whose ``H`` is a temporary): no copy of the rows.
+        ``shifted`` says the rows are already minus :meth:`row_shift`.
 
         ``weights`` (n,), non-negative, weight the rows' squared errors: a
         row of weight ``k`` adds exactly what ``k`` copies of it add (and
@@ -104,26 +147,33 @@ class GramAccumulator:
         acc = self.HtH.dtype
         # The shift is stored rounded to the rows' dtype, so H - shift in
         # that dtype is the exact shift that merge and solve undo.
-        if overwrite_rows:
-            H -= xp.astype(self.shift, H.dtype)
+        shift = self.row_shift(H.dtype)
+        if shifted:
+            Hs = H
+        elif overwrite_rows and isinstance(H, np.ndarray) and H.flags.c_contiguous:
+            Hs = rowwise_in_place(lambda rows: np.subtract(rows, shift, out=rows), H)
+        elif overwrite_rows:
+            H -= shift
             Hs = H
         else:
-            Hs = H - xp.astype(self.shift, H.dtype)
+            Hs = H - shift
         T = xp.astype(T, H.dtype, copy=False)
         if weights is None:
-            self.HtH = self.HtH + xp.astype(Hs.T @ Hs, acc)
-            self.HtT = self.HtT + xp.astype(Hs.T @ T, acc)
-            self.h_sum = self.h_sum + xp.sum(Hs, axis=0, dtype=acc)
-            self.t_sum = self.t_sum + xp.sum(T, axis=0, dtype=acc)
+            Hw, T_sum = Hs, xp.sum(T, axis=0, dtype=acc)
             self.n += H.shape[0]
-            return
-        w = xp.astype(weights, H.dtype)[:, None]
-        Hw = Hs * w
+        else:
+            w = xp.astype(weights, H.dtype)[:, None]
+            Hw, T_sum = Hs * w, xp.sum(T * w, axis=0, dtype=acc)
+            self.n += float(xp.sum(xp.astype(weights, acc)))
         self.HtH = self.HtH + xp.astype(Hw.T @ Hs, acc)
-        self.HtT = self.HtT + xp.astype(Hw.T @ T, acc)
-        self.h_sum = self.h_sum + xp.sum(Hw, axis=0, dtype=acc)
-        self.t_sum = self.t_sum + xp.sum(T * w, axis=0, dtype=acc)
-        self.n += float(xp.sum(xp.astype(weights, acc)))
+        # One product gives the cross sums and the row sums: a column of
+        # ones after the targets costs a sliver of the Gram's time, where a
+        # separate float64 sum would be another pass over the rows.
+        ones = xp.ones((T.shape[0], 1), dtype=T.dtype, device=device_of(T))
+        cross = xp.astype(Hw.T @ xp.concat([T, ones], axis=1), acc)
+        self.HtT = self.HtT + cross[:, :-1]
+        self.h_sum = self.h_sum + cross[:, -1]
+        self.t_sum = self.t_sum + T_sum
 
     def _start(self, H, T, weights):
         """Zero sums and the shift (the first chunk's column means) for rows like ``H``."""

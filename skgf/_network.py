@@ -104,16 +104,43 @@ def landmark_layer(xp, X, n_units, rng, sample_weight=None, scale=LANDMARK_SCALE
     return W, b
 
 
-def hidden_forward(xp, X, coefs, intercepts, activation, ranges=None):
-    """Output of the given layers, each followed by the hidden activation."""
+def hidden_forward(xp, X, coefs, intercepts, activation, ranges=None, out=None, shift=None):
+    """Output of the given layers, each followed by the hidden activation.
+
+    ``out`` (NumPy only, optional) is a C-ordered buffer of at least
+    ``X.shape[0]`` rows that the last layer's output may be written into: a
+    caller running chunk after chunk reuses one buffer instead of faulting
+    in fresh pages for every chunk's product. The result then shares its
+    memory with ``out``. ``shift`` (one value per unit of the last layer,
+    or ``None``) is subtracted from the last layer's output.
+    """
     H = X
+    last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         value_range = None if ranges is None else ranges[i]
+        shift_out = shift if i == last else None
         if is_numpy_namespace(xp) and _same_dtype_numpy(H, W, b):
-            H = _numpy_layer(H, W, b, activation, value_range)
+            rows = _output_rows(out, H, W) if i == last else None
+            H = _numpy_layer(H, W, b, activation, value_range, rows, shift_out)
         else:
             H = activate(xp, activation, H @ W + b, value_range)
+            if shift_out is not None:
+                H = H - shift_out
+    if not coefs and shift is not None:  # no layer: the shifted input itself
+        rows = _output_rows(out, X, None) if is_numpy_namespace(xp) else None
+        H = X - shift if rows is None else np.subtract(X, shift, out=rows)
     return H
+
+
+def _output_rows(out, H, W):
+    """The first rows of ``out`` if they fit ``H @ W`` (or ``H`` itself when
+    ``W`` is ``None``), else ``None``."""
+    shape, dtype = (H.shape, H.dtype) if W is None else ((None, W.shape[1]), np.result_type(H, W))
+    if out is None or not isinstance(H, np.ndarray) or out.dtype != dtype:
+        return None
+    if out.shape[1] != shape[1] or out.shape[0] < H.shape[0]:
+        return None
+    return out[: H.shape[0]]
 
 
 def _same_dtype_numpy(H, W, b):
@@ -123,15 +150,16 @@ def _same_dtype_numpy(H, W, b):
     return np.result_type(H, W) == np.result_type(H, W, b)
 
 
-def _numpy_layer(H, W, b, activation, value_range):
-    """``activate(H @ W + b)`` for NumPy: the product on BLAS, then the bias
-    and the activation in place on row blocks in threads (bit-identical)."""
+def _numpy_layer(H, W, b, activation, value_range, out=None, shift=None):
+    """``activate(H @ W + b) - shift`` for NumPy: the product on BLAS (into
+    ``out`` if given), then the bias, the activation and the shift in place
+    on row blocks in threads (bit-identical to the serial pass)."""
 
     def finish(Z):
         Z += b
-        activate_in_place(activation, Z, value_range)
+        activate_in_place(activation, Z, value_range, shift)
 
-    return rowwise_in_place(finish, H @ W)
+    return rowwise_in_place(finish, np.matmul(H, W, out=out))
 
 
 def forward(xp, X, coefs, intercepts, activation, ranges=None):

@@ -26,7 +26,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
 from ._activations import inverse, is_bounded
-from ._array_api import device_of, supports_float64, to_numpy
+from ._array_api import device_of, is_numpy_namespace, supports_float64, to_numpy
 from ._callbacks import FitProgress
 from ._linalg import GramAccumulator, ridge_from_gram
 from ._network import hidden_forward, init_weights, landmark_layer, layer_sizes
@@ -175,16 +175,30 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
     gram = GramAccumulator(xp)
     if row_codes is not None:
         classes = xp.arange(step.distinct.shape[0], device=device_of(row_codes))
+    # one buffer for every chunk's shifted layer input (NumPy)
+    width, rows = coefs[layer].shape[0], min(n_chunk_rows, X.shape[0])
+    out = np.empty((rows, width), X.dtype) if is_numpy_namespace(xp) else None
     for sl in visit(gen_batches(X.shape[0], n_chunk_rows)):
+        # once the first chunk has set the shift, each chunk is shifted in
+        # its own forward pass (no pass of its own)
+        shift = gram.row_shift(X.dtype)
         H = hidden_forward(
-            xp, X[sl, ...], coefs[:layer], intercepts[:layer], targets.activation, targets.ranges
+            xp,
+            X[sl, ...],
+            coefs[:layer],
+            intercepts[:layer],
+            targets.activation,
+            targets.ranges,
+            out=out,
+            shift=shift,
         )
         if row_codes is None:
             T = targets.pre_activation(xp, T_rows[sl, ...], layer)
         else:
             T = xp.astype(row_codes[sl, None] == classes[None, :], H.dtype)
         # above the input layer H is this chunk's own forward pass: shifted in place
-        gram.add(H, T, None if weights is None else weights[sl], overwrite_rows=layer > 0)
+        w = None if weights is None else weights[sl]
+        gram.add(H, T, w, overwrite_rows=layer > 0, shifted=shift is not None)
     if row_codes is not None:
         gram.map_targets(step.distinct)
     if step.random_feature_weight and layer < len(coefs) - 1:

@@ -1,13 +1,15 @@
 """Least squares and activations: property tests against NumPy references."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from skgf._activations import INVERSE_CLIP_EPS, activate, inverse
 from skgf._array_api import numpy_namespace
-from skgf._linalg import GramAccumulator, ridge_from_gram
+from skgf._linalg import GramAccumulator, _cholesky_solve_numpy, ridge_from_gram
+from skgf._network import hidden_forward
 
 from _references import lstsq_reference
 
@@ -90,3 +92,68 @@ def test_inverse_clips_out_of_range_targets():
     assert np.all(np.isfinite(Z))
     assert np.all(np.abs(Z) <= np.arctanh(1 - 2 * INVERSE_CLIP_EPS) + 1e-9)
     np.testing.assert_array_equal(inverse(xp, "relu", np.array([-1.0, 2.0])), [0.0, 2.0])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 600),
+    k=st.integers(1, 40),
+    one_dim=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_blocked_cholesky_solve_matches_general_solve(n, k, one_dim, seed):
+    # the blocked substitutions (256-row diagonal blocks) against LAPACK's LU
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((n + 5, n))
+    A = M.T @ M + np.eye(n)
+    B = rng.standard_normal(n if one_dim else (n, k))
+    X = _cholesky_solve_numpy(np.linalg.cholesky(A), B)
+    assert X.shape == B.shape
+    np.testing.assert_allclose(X, np.linalg.solve(A, B), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["identity", "relu", "tanh", "logistic"])
+@pytest.mark.parametrize("value_range", [None, (-3.0, 5.0)])
+def test_forward_into_buffer_with_shift_matches_plain_forward(name, value_range):
+    # the ZORB chunk path (output buffer, shift joined to the activation)
+    # against the plain forward pass minus the shift
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((700, 30))
+    W, b = rng.standard_normal((30, 600)), rng.standard_normal(600)
+    shift = rng.standard_normal(600)
+    ranges = None if value_range is None or name in ("identity", "relu") else [value_range]
+    xp = numpy_namespace()
+    plain = hidden_forward(xp, X, [W], [b], name, ranges)
+    out = np.full((800, 600), np.nan)
+    shifted = hidden_forward(xp, X, [W], [b], name, ranges, out=out, shift=shift)
+    assert np.shares_memory(shifted, out)
+    np.testing.assert_allclose(shifted, plain - shift, rtol=1e-12, atol=1e-12)
+    # no layer: the shifted input, also into the buffer
+    out = np.empty((800, 30))
+    np.testing.assert_array_equal(
+        hidden_forward(xp, X, [], [], name, out=out, shift=shift[:30]), X - shift[:30]
+    )
+
+
+def test_gram_of_pre_shifted_rows_matches_gram_of_rows():
+    rng = np.random.default_rng(1)
+    H, T = rng.standard_normal((300, 7)) + 50.0, rng.standard_normal((300, 2))
+    whole = GramAccumulator(numpy_namespace())
+    whole.add(H, T)
+    chunked = GramAccumulator(numpy_namespace())
+    chunked.add(H[:100], T[:100])
+    for sl in (slice(100, 200), slice(200, 300)):
+        chunked.add(H[sl] - chunked.row_shift(H.dtype), T[sl], shifted=True)
+    for got, want in zip(chunked.solve(1e-3), whole.solve(1e-3)):
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def test_elementwise_threads_follow_blas_limits():
+    # the BLAS libraries are found once; the limit set later is still read
+    from threadpoolctl import threadpool_limits
+
+    from skgf._elementwise import n_threads
+
+    n_threads()
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert n_threads() == 1
