@@ -31,9 +31,9 @@ _JITTER_TRIES = 4
 def solve_spd(xp, A, B):
     """Solve ``A @ X = B`` for symmetric positive-definite ``A``.
 
-    A Cholesky factorisation tests definiteness on every backend; CuPy then
-    solves with it (two triangular solves from cupyx), NumPy and the others
-    with their general solve. Raises ``np.linalg.LinAlgError`` when ``A`` is
+    A Cholesky factorisation tests definiteness on every backend; NumPy
+    (blocked substitutions) and CuPy (two triangular solves from cupyx) then
+    solve with it, the other namespaces with their general solve. Raises ``np.linalg.LinAlgError`` when ``A`` is
     not numerically positive definite, so callers can fall back.
     """
     if is_numpy_namespace(xp):
