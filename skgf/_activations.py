@@ -57,7 +57,8 @@ def activate_in_place(name, Z, value_range=None, shift=None):
     pre-activation), which saves the temporaries of every step.
     ``shift`` (one value per column, or ``None``) is subtracted from the
     result; for bounded activations it joins the last addition, so it costs
-    no pass of its own.
+    no pass of its own, and the result is then within a rounding of
+    ``activate(Z) - shift`` rather than bit-identical to it.
     """
     if not is_bounded(name):
         if name == "relu":

@@ -38,7 +38,8 @@ def _blas_controller():
     Finding the loaded libraries walks every shared object of the process
     (milliseconds, measured at 1.7 ms a call); asking a found library for its
     current thread count is cheap, so ``threadpool_limits`` set later is
-    still seen.
+    still seen. A BLAS library loaded after the first call is not (NumPy's
+    own is loaded with NumPy).
     """
     with _lock:
         if _controller["pid"] != os.getpid():

@@ -32,9 +32,10 @@ def solve_spd(xp, A, B):
     """Solve ``A @ X = B`` for symmetric positive-definite ``A``.
 
     A Cholesky factorisation tests definiteness on every backend; NumPy
-    (blocked substitutions) and CuPy (two triangular solves from cupyx) then
-    solve with it, the other namespaces with their general solve. Raises ``np.linalg.LinAlgError`` when ``A`` is
-    not numerically positive definite, so callers can fall back.
+    (:func:`_cholesky_solve_numpy`) and CuPy (two triangular solves from
+    cupyx) then solve with it, the other namespaces with their general
+    solve. Raises ``np.linalg.LinAlgError`` when ``A`` is not numerically
+    positive definite, so callers can fall back.
     """
     if is_numpy_namespace(xp):
         # NumPy's own LAPACK, not SciPy's: NumPy and SciPy wheels each bundle
@@ -44,7 +45,7 @@ def solve_spd(xp, A, B):
         # single-threaded one (measured).
         # The factor that tests definiteness also solves: a general solve
         # would factor A a second time (an LU, twice a Cholesky's work).
-        return _cholesky_solve_numpy(np.linalg.cholesky(A), B)
+        return _cholesky_solve_numpy(A, np.linalg.cholesky(A), B)
     L = xp.linalg.cholesky(A)
     if not bool(xp.all(xp.isfinite(L))):  # CuPy returns NaN instead of raising
         raise np.linalg.LinAlgError("matrix is not positive definite")
@@ -56,34 +57,42 @@ def solve_spd(xp, A, B):
 
 
 # Rows per diagonal block of the blocked triangular solves: large enough that
-# the off-diagonal updates run as matrix products, small enough that solving a
-# diagonal block as a general system costs next to nothing.
+# the off-diagonal updates run as matrix products, small enough that a
+# diagonal block's own solve is a small part of the work.
 _TRIANGULAR_BLOCK = 256
 
 
-def _cholesky_solve_numpy(L, B):
-    """``(L L^T)^{-1} B`` from the lower Cholesky factor ``L``, in NumPy alone.
+def _cholesky_solve_numpy(A, L, B):
+    """``A^{-1} B`` for ``A = L L^T`` (``L`` its lower Cholesky factor), in NumPy alone.
 
-    NumPy has no triangular solve, so both substitutions run blockwise: each
-    block of unknowns takes one matrix product with the blocks already solved
-    and one small general solve of its diagonal block. Work ``2 n^2 k``, as
-    for the two substitutions of LAPACK's ``potrs``, without SciPy's second
-    OpenBLAS (see :func:`solve_spd`).
+    NumPy has no triangular solve, so beyond one block both substitutions
+    run blockwise: each block of unknowns takes one matrix product with the
+    blocks already solved and one solve of its diagonal block (by a product
+    with the block's inverse when there are many right-hand sides, where a
+    product is quicker than a small solve). Up to one block, LAPACK's
+    general solve of ``A`` costs less than inverting ``L``.
     """
     n, step = L.shape[0], _TRIANGULAR_BLOCK
-    B2 = B.reshape(n, -1)
-    dtype = np.result_type(L, B2)
-    starts = range(0, n, step)
-    inverses = {s: np.linalg.inv(L[s : s + step, s : s + step]) for s in starts}
-    Y = np.empty((n, B2.shape[1]), dtype=dtype)
-    for s in starts:  # L Y = B, top block first
-        e = min(s + step, n)
-        Y[s:e] = inverses[s] @ (B2[s:e] - L[s:e, :s] @ Y[:s])
-    X = np.empty_like(Y)
-    for s in reversed(starts):  # L^T X = Y, bottom block first
-        e = min(s + step, n)
-        X[s:e] = inverses[s].T @ (Y[s:e] - L[e:, s:e].T @ X[e:])
-    return X.reshape(B.shape)
+    if n <= step:
+        return np.linalg.solve(A, B)
+    B2 = B[:, None] if B.ndim == 1 else B
+    many = B2.shape[1] >= step
+    blocks = [(s, min(s + step, n)) for s in range(0, n, step)]
+    inverses = [np.linalg.inv(L[s:e, s:e]) if many else None for s, e in blocks]
+
+    def diagonal_solve(i, rhs, transposed):
+        s, e = blocks[i]
+        if many:
+            return (inverses[i].T if transposed else inverses[i]) @ rhs
+        return np.linalg.solve(L[s:e, s:e].T if transposed else L[s:e, s:e], rhs)
+
+    Y = np.empty((n, B2.shape[1]), dtype=np.result_type(L, B2))
+    for i, (s, e) in enumerate(blocks):  # L Y = B, top block first
+        Y[s:e] = diagonal_solve(i, B2[s:e] - L[s:e, :s] @ Y[:s], False)
+    solution = np.empty_like(Y)
+    for i, (s, e) in reversed(list(enumerate(blocks))):  # L^T x = Y, bottom block first
+        solution[s:e] = diagonal_solve(i, Y[s:e] - L[e:, s:e].T @ solution[e:], True)
+    return solution.reshape(B.shape)
 
 
 def solve_psd_eigh(xp, A, B, floor):
@@ -112,14 +121,14 @@ class GramAccumulator:
         self.shift = None
         self.HtH = self.HtT = self.h_sum = self.t_sum = None
 
-    def row_shift(self, dtype):
-        """The shift subtracted from every row, in the rows' ``dtype``
-        (``None`` before the first rows are added).
+    def row_shift(self):
+        """The shift subtracted from every row, in the rows' dtype (``None``
+        before the first rows are added).
 
         A caller that computes its rows can subtract it on the way and add
         them with ``shifted=True``, which saves a pass over them.
         """
-        return None if self.shift is None else self.xp.astype(self.shift, dtype)
+        return None if self.shift is None else self.xp.astype(self.shift, self.out_dtype)
 
     def add(self, H, T, weights=None, overwrite_rows=False, shifted=False):
         """Add the rows of ``H`` (n, d) and their targets ``T`` (n, k).
@@ -143,11 +152,15 @@ class GramAccumulator:
         """
         xp = self.xp
         if self.shift is None:
+            if shifted:
+                raise ValueError("rows cannot come shifted before the first rows set the shift")
             self._start(H, T, weights)
         acc = self.HtH.dtype
         # The shift is stored rounded to the rows' dtype, so H - shift in
-        # that dtype is the exact shift that merge and solve undo.
-        shift = self.row_shift(H.dtype)
+        # that dtype is the shift that merge and solve undo (exactly, when
+        # this method subtracts it; rows shifted by their caller on the way,
+        # within a rounding of the rows).
+        shift = self.row_shift()
         if shifted:
             Hs = H
         elif overwrite_rows and isinstance(H, np.ndarray) and H.flags.c_contiguous:
@@ -166,13 +179,11 @@ class GramAccumulator:
             Hw, T_sum = Hs * w, xp.sum(T * w, axis=0, dtype=acc)
             self.n += float(xp.sum(xp.astype(weights, acc)))
         self.HtH = self.HtH + xp.astype(Hw.T @ Hs, acc)
-        # One product gives the cross sums and the row sums: a column of
-        # ones after the targets costs a sliver of the Gram's time, where a
-        # separate float64 sum would be another pass over the rows.
-        ones = xp.ones((T.shape[0], 1), dtype=T.dtype, device=device_of(T))
-        cross = xp.astype(Hw.T @ xp.concat([T, ones], axis=1), acc)
-        self.HtT = self.HtT + cross[:, :-1]
-        self.h_sum = self.h_sum + cross[:, -1]
+        self.HtT = self.HtT + xp.astype(Hw.T @ T, acc)
+        # the row sums as a product in the rows' dtype, like the Gram's own
+        # terms: a float64 sum took 7x as long (8192 x 2000 float32 rows)
+        ones = xp.ones((1, H.shape[0]), dtype=H.dtype, device=device_of(H))
+        self.h_sum = self.h_sum + xp.astype(ones @ Hw, acc)[0, :]
         self.t_sum = self.t_sum + T_sum
 
     def _start(self, H, T, weights):
@@ -296,12 +307,13 @@ def ridge_from_gram(xp, G, R, alpha):
 def _solve_spd_or_ridge(xp, A, R):
     """``A^{-1} R`` by Cholesky; jittered / eigh fallback if ``A`` is not PD.
 
-    With more right-hand sides than rows, ``A^{-1}`` is formed and multiplied
-    (one matrix product runs several times faster than two triangular solves
-    with that many columns).
+    With more right-hand sides than rows, CuPy and the other namespaces form
+    ``A^{-1}`` and multiply (one matrix product runs several times faster
+    than two triangular solves with that many columns); NumPy's solve
+    (:func:`_cholesky_solve_numpy`) already runs on matrix products.
     """
     try:
-        if R.shape[1] > A.shape[0]:
+        if R.shape[1] > A.shape[0] and not is_numpy_namespace(xp):
             eye = xp.eye(A.shape[0], dtype=A.dtype, device=device_of(A))
             return solve_spd(xp, A, eye) @ R
         return solve_spd(xp, A, R)
@@ -313,9 +325,9 @@ def _solve_identity_plus_psd(xp, A, R):
     """``A^{-1} R`` for ``A = I + (positive semi-definite)``.
 
     Every eigenvalue of such an ``A`` is at least 1, so it is positive
-    definite by construction: NumPy skips :func:`solve_spd`'s Cholesky test
-    (an eighth of a semi-implicit BP epoch, measured) and solves directly,
-    with the same result. Non-finite entries still fall back.
+    definite by construction: NumPy skips :func:`solve_spd`'s Cholesky (when
+    it was a test before a general solve, an eighth of a semi-implicit BP
+    epoch, measured) and solves directly. Non-finite entries still fall back.
     """
     if not is_numpy_namespace(xp):
         return _solve_spd_or_ridge(xp, A, R)

@@ -135,10 +135,10 @@ def hidden_forward(xp, X, coefs, intercepts, activation, ranges=None, out=None, 
 def _output_rows(out, H, W):
     """The first rows of ``out`` if they fit ``H @ W`` (or ``H`` itself when
     ``W`` is ``None``), else ``None``."""
-    shape, dtype = (H.shape, H.dtype) if W is None else ((None, W.shape[1]), np.result_type(H, W))
-    if out is None or not isinstance(H, np.ndarray) or out.dtype != dtype:
+    if out is None or not isinstance(H, np.ndarray):
         return None
-    if out.shape[1] != shape[1] or out.shape[0] < H.shape[0]:
+    width, dtype = (H.shape[1], H.dtype) if W is None else (W.shape[1], np.result_type(H, W))
+    if out.dtype != dtype or out.shape[1] != width or out.shape[0] < H.shape[0]:
         return None
     return out[: H.shape[0]]
 

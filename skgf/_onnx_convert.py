@@ -25,7 +25,7 @@ skl2onnx is imported inside the functions: this module is imported only by
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._activations import _NATURAL_RANGE, _TANH_SCALE
+from ._activations import _TANH_SCALE, _tanh_affine
 from ._array_api import to_numpy
 
 
@@ -83,16 +83,12 @@ def _activation(graph, name, Z, value_range):
     scale = _TANH_SCALE[name]
     if scale != 1.0:
         Z = graph.scalar_op("Mul", Z, scale, "tanh_in")
-    unit = graph.node("Tanh", [Z], "tanh")
-    unit = graph.scalar_op("Add", unit, 1.0, "unit_shift")
-    unit = graph.scalar_op("Mul", unit, 0.5, "unit")
-    low, high = value_range if value_range is not None else _NATURAL_RANGE[name]
-    low, high = float(low), float(high)
-    out = unit
-    if high - low != 1.0:
-        out = graph.scalar_op("Mul", out, high - low, "rescaled")
-    if low != 0.0:
-        out = graph.scalar_op("Add", out, low, "shifted")
+    out = graph.node("Tanh", [Z], "tanh")
+    half_width, centre = (float(v) for v in _tanh_affine(name, value_range))
+    if half_width != 1.0:
+        out = graph.scalar_op("Mul", out, half_width, "rescaled")
+    if centre != 0.0:
+        out = graph.scalar_op("Add", out, centre, "shifted")
     return out
 
 

@@ -175,13 +175,14 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
     gram = GramAccumulator(xp)
     if row_codes is not None:
         classes = xp.arange(step.distinct.shape[0], device=device_of(row_codes))
-    # one buffer for every chunk's shifted layer input (NumPy)
-    width, rows = coefs[layer].shape[0], min(n_chunk_rows, X.shape[0])
-    out = np.empty((rows, width), X.dtype) if is_numpy_namespace(xp) else None
+    # NumPy: after the first chunk (which sets the shift), every chunk's
+    # layer input is computed into one reused buffer and shifted in its own
+    # forward pass; other namespaces let the accumulator shift in place
+    out, shape = None, (min(n_chunk_rows, X.shape[0]), coefs[layer].shape[0])
     for sl in visit(gen_batches(X.shape[0], n_chunk_rows)):
-        # once the first chunk has set the shift, each chunk is shifted in
-        # its own forward pass (no pass of its own)
-        shift = gram.row_shift(X.dtype)
+        shift = gram.row_shift() if is_numpy_namespace(xp) else None
+        if shift is not None and out is None:
+            out = np.empty(shape, X.dtype)
         H = hidden_forward(
             xp,
             X[sl, ...],
@@ -196,7 +197,8 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
             T = targets.pre_activation(xp, T_rows[sl, ...], layer)
         else:
             T = xp.astype(row_codes[sl, None] == classes[None, :], H.dtype)
-        # above the input layer H is this chunk's own forward pass: shifted in place
+        # above the input layer an unshifted H is this chunk's own forward
+        # pass, which the accumulator may shift in place
         w = None if weights is None else weights[sl]
         gram.add(H, T, w, overwrite_rows=layer > 0, shifted=shift is not None)
     if row_codes is not None:

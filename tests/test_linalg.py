@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -97,19 +97,39 @@ def test_inverse_clips_out_of_range_targets():
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(1, 600),
-    k=st.integers(1, 40),
+    k=st.sampled_from([1, 7, 40, 256, 300]),
     one_dim=st.booleans(),
     seed=st.integers(0, 2**16),
 )
+@example(n=256, k=7, one_dim=False, seed=0)
+@example(n=257, k=300, one_dim=False, seed=0)
+@example(n=512, k=7, one_dim=True, seed=0)
+@example(n=512, k=256, one_dim=False, seed=0)
 def test_blocked_cholesky_solve_matches_general_solve(n, k, one_dim, seed):
-    # the blocked substitutions (256-row diagonal blocks) against LAPACK's LU
+    # the blocked substitutions (256-row diagonal blocks, solved or inverted)
+    # against LAPACK's LU
     rng = np.random.default_rng(seed)
     M = rng.standard_normal((n + 5, n))
     A = M.T @ M + np.eye(n)
     B = rng.standard_normal(n if one_dim else (n, k))
-    X = _cholesky_solve_numpy(np.linalg.cholesky(A), B)
-    assert X.shape == B.shape
-    np.testing.assert_allclose(X, np.linalg.solve(A, B), rtol=1e-8, atol=1e-10)
+    solution = _cholesky_solve_numpy(A, np.linalg.cholesky(A), B)
+    assert solution.shape == B.shape
+    np.testing.assert_allclose(solution, np.linalg.solve(A, B), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("k", [3, 600])
+def test_blocked_cholesky_solve_on_ill_conditioned_ridge_system(k):
+    # a rank-deficient Gram with ridge_from_gram's relative jitter (condition
+    # number ~1e10): the residual stays at the level of LAPACK's LU solve
+    rng = np.random.default_rng(3)
+    F = rng.standard_normal((900, 40)) @ rng.standard_normal((40, 600))
+    G = F.T @ F
+    A = G + 1e-10 * np.trace(G) / 600 * np.eye(600)
+    B = rng.standard_normal((600, k))
+    blocked = _cholesky_solve_numpy(A, np.linalg.cholesky(A), B)
+    scale = np.abs(B).max()
+    lu_residual = np.abs(A @ np.linalg.solve(A, B) - B).max() / scale
+    assert np.abs(A @ blocked - B).max() / scale <= 100 * max(lu_residual, 1e-12)
 
 
 @pytest.mark.parametrize("name", ["identity", "relu", "tanh", "logistic"])
@@ -143,9 +163,11 @@ def test_gram_of_pre_shifted_rows_matches_gram_of_rows():
     chunked = GramAccumulator(numpy_namespace())
     chunked.add(H[:100], T[:100])
     for sl in (slice(100, 200), slice(200, 300)):
-        chunked.add(H[sl] - chunked.row_shift(H.dtype), T[sl], shifted=True)
+        chunked.add(H[sl] - chunked.row_shift(), T[sl], shifted=True)
     for got, want in zip(chunked.solve(1e-3), whole.solve(1e-3)):
         np.testing.assert_allclose(got, want, rtol=1e-9)
+    with pytest.raises(ValueError, match="shifted"):
+        GramAccumulator(numpy_namespace()).add(H, T, shifted=True)
 
 
 def test_elementwise_threads_follow_blas_limits():

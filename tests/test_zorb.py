@@ -139,6 +139,22 @@ def test_chunked_fit_equals_single_chunk():
     np.testing.assert_allclose(one.predict(X), many.predict(X), rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_chunked_fit_leaves_inputs_unchanged(dtype, weighted):
+    """Chunks after the first are shifted into a reused buffer, never into
+    the caller's rows (the first layer's input is X itself)."""
+    X, y = make_friedman1(n_samples=3000, random_state=0)
+    X = X.astype(dtype)
+    weights = np.random.default_rng(0).uniform(0, 2, X.shape[0]) if weighted else None
+    X_before, y_before = X.copy(), y.copy()
+    with sklearn.config_context(working_memory=0.05):
+        ZORBRegressor(hidden_layer_sizes=(40, 20), random_state=0).fit(X, y, weights)
+        ZORBClassifier(hidden_layer_sizes=(30,), random_state=0).fit(X, y > y.mean(), weights)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(y, y_before)
+
+
 def test_float32_kept_and_close_to_float64(digits):
     X_train, X_test, y_train, _ = digits
     c64 = ZORBClassifier(random_state=0).fit(X_train, y_train)
