@@ -45,6 +45,7 @@ from ._array_api import (
 from ._callbacks import CALLBACK_ATTRIBUTES, CallbackSupportMixin, FitProgress
 from ._dask import is_lazy_array, row_blocks_when_lazy
 from ._docs import fill_doc
+from ._elementwise import column_range
 from ._network import forward
 
 # Fitted attributes that hold arrays of the compute namespace (or lists of
@@ -402,7 +403,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         if not self._clip_inputs:
             return
         if sample_weight is None or bool(xp.all(sample_weight > 0)):
-            low, high = xp.min(X, axis=0), xp.max(X, axis=0)
+            whole = isinstance(X, np.ndarray) and X.ndim == 2
+            low, high = column_range(X) if whole else (xp.min(X, axis=0), xp.max(X, axis=0))
         else:  # the rows of positive weight, a block at a time: no copy of X
             low = high = None
             for rows in gen_batches(X.shape[0], _RANGE_BLOCK_ROWS):

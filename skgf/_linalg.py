@@ -178,13 +178,25 @@ class GramAccumulator:
             w = xp.astype(weights, H.dtype)[:, None]
             Hw, T_sum = Hs * w, xp.sum(T * w, axis=0, dtype=acc)
             self.n += float(xp.sum(xp.astype(weights, acc)))
-        self.HtH = self.HtH + xp.astype(Hw.T @ Hs, acc)
+        self._accumulate("HtH", Hw.T @ Hs)
         self.HtT = self.HtT + xp.astype(Hw.T @ T, acc)
         # the row sums as a product in the rows' dtype, like the Gram's own
         # terms: a float64 sum took 7x as long (8192 x 2000 float32 rows)
         ones = xp.ones((1, H.shape[0]), dtype=H.dtype, device=device_of(H))
         self.h_sum = self.h_sum + xp.astype(ones @ Hw, acc)[0, :]
         self.t_sum = self.t_sum + T_sum
+
+    def _accumulate(self, name, term):
+        """Add ``term`` (in the rows' dtype) to the float64 sum ``name``.
+
+        NumPy adds in place, widening as it goes: a widened copy of a
+        ``2000 x 2000`` term and a new sum per chunk cost twice the time.
+        """
+        total = getattr(self, name)
+        if isinstance(total, np.ndarray) and isinstance(term, np.ndarray):
+            np.add(total, term, out=total)
+        else:
+            setattr(self, name, total + self.xp.astype(term, total.dtype))
 
     def _start(self, H, T, weights):
         """Zero sums and the shift (the first chunk's column means) for rows like ``H``."""
@@ -250,7 +262,8 @@ class GramAccumulator:
         if self.shift is None:
             self.out_dtype = getattr(other, "out_dtype", other.HtH.dtype)
             self.n, self.shift = other.n, other.shift
-            self.HtH, self.HtT = other.HtH, other.HtT
+            # a copy: later adds write into this accumulator's Gram in place
+            self.HtH, self.HtT = self.xp.asarray(other.HtH, copy=True), other.HtT
             self.h_sum, self.t_sum = other.h_sum, other.t_sum
             return self
         d = other.shift - self.shift
