@@ -197,7 +197,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             raise
 
     def _fit_arrays(self, X, y, sample_weight, incremental, classes, validation=None):
-        hidden = _positive_int_tuple(self.hidden_layer_sizes)
+        self._check_hidden_layer_sizes()
         _check_class_weight(getattr(self, "class_weight", None))
         first_call = not (incremental and hasattr(self, "coefs_"))
         X, y = self._validate_training_data(X, y, reset=first_call)
@@ -209,6 +209,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         Y = self._encode_targets(
             y, xp, device, dtype, reset=first_call, classes=classes, sample_weight=weights
         )
+        hidden = self._hidden_layer_widths()
         progress = FitProgress.start(
             self, self._n_fit_tasks(incremental, len(hidden) + 1), X_caller, y, weights
         )
@@ -237,6 +238,15 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _n_fit_tasks(self, incremental, n_layers):
         """Number of subtasks of a fit, for the callbacks (see ``_callbacks``)."""
         return n_layers
+
+    def _check_hidden_layer_sizes(self):
+        """A clear error for a bad ``hidden_layer_sizes``, before any work."""
+        _positive_int_tuple(self.hidden_layer_sizes)
+
+    def _hidden_layer_widths(self):
+        """``hidden_layer_sizes`` as a tuple of widths (once the targets are
+        encoded, so that a rule may depend on them)."""
+        return _positive_int_tuple(self.hidden_layer_sizes)
 
     def _validation_arrays(self, X_val, y_val, sample_weight_val, xp, device, dtype):
         """A user's validation set (``fit``'s ``X_val``, ``y_val``,

@@ -208,12 +208,13 @@ class _BaseZORB(BaseNetwork):
                 "layer from training rows, which needs in-memory data: dask fits "
                 "use weight_init='glorot_uniform'. Compute the arrays first."
             )
-        hidden = check_lazy_fit(self, sample_weight)
+        check_lazy_fit(self, sample_weight)
         self._warn_unused_sweep_settings()
         X, y = lazy_training_data(X, y)
         validate_data(self, X, skip_check_array=True, reset=True)
         xp = numpy_namespace()
         encoding, T_distinct = self._lazy_targets(xp, y, X.dtype)
+        hidden = self._hidden_layer_widths()
         rng = check_random_state(self.random_state)
         rows = BlockRows(X, y, encoding)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit(
@@ -345,6 +346,9 @@ _ZORB_DOCS = {
 
 # The classifier's output target sits between alpha and random_feature_weight.
 _ZORB_CLASSIFIER_DOCS = {
+    "hidden_layer_sizes": """hidden_layer_sizes : array-like of int or "auto", default="auto"
+        Width of each hidden layer. ``"auto"`` is one hidden layer of
+        ``max(100, 10 * n_classes)`` units.""",
     "params": """%(activation)s
     %(alpha)s
     class_target : {"one_hot", "softmax_inverse"}, default="one_hot"
@@ -358,6 +362,11 @@ _ZORB_CLASSIFIER_DOCS = {
     %(weight_init)s
     %(sweeps)s""",
 }
+
+
+# hidden_layer_sizes="auto" of the classifier: max(100, 10 * n_classes) units
+_AUTO_MIN_WIDTH = 100
+_AUTO_UNITS_PER_CLASS = 10
 
 
 @fill_doc(_ZORB_DOCS, _ZORB_CLASSIFIER_DOCS)
@@ -387,13 +396,17 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
 
     _parameter_constraints = {
         **_BaseZORB._parameter_constraints,
+        "hidden_layer_sizes": [
+            *_BaseZORB._parameter_constraints["hidden_layer_sizes"],
+            StrOptions({"auto"}),
+        ],
         "class_target": [StrOptions({"one_hot", "softmax_inverse"})],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes="auto",
         activation="tanh",
         alpha=1e-4,
         class_target="one_hot",
@@ -451,6 +464,17 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
             The fitted estimator.
         """
         return self._fit(X, y, sample_weight=sample_weight)
+
+    def _check_hidden_layer_sizes(self):
+        if not (isinstance(self.hidden_layer_sizes, str) and self.hidden_layer_sizes == "auto"):
+            super()._check_hidden_layer_sizes()
+
+    def _hidden_layer_widths(self):
+        if isinstance(self.hidden_layer_sizes, str) and self.hidden_layer_sizes == "auto":
+            # the paper's rule fits every hidden unit to a function of the
+            # n_classes-dimensional target: more classes, more units
+            return (max(_AUTO_MIN_WIDTH, _AUTO_UNITS_PER_CLASS * len(self.classes_)),)
+        return super()._hidden_layer_widths()
 
     def _output_target(self, xp, Y):
         classes = xp.eye(Y.shape[1], dtype=Y.dtype, device=device_of(Y))

@@ -23,7 +23,6 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import gen_batches
 
 from ._array_api import numpy_namespace
-from ._base import _positive_int_tuple
 from ._dask import lazy_column_stats, lazy_unique, reduce_row_blocks
 from ._linalg import GramAccumulator
 from ._zorb_rule import LayerPass, chunk_rows, layer_gram
@@ -157,22 +156,20 @@ class BlockRows:
 
 # ------------------------------------------------- the estimators' checks
 def check_lazy_fit(estimator, sample_weight):
-    """``hidden_layer_sizes`` of a blockwise fit, or a clear error for an
-    option it does not support."""
+    """A clear error for an option a blockwise fit does not support."""
     name = type(estimator).__name__
     if sample_weight is not None or getattr(estimator, "class_weight", None) is not None:
         raise ValueError(
             f"{name}: sample_weight and class_weight are not supported yet when "
             "fitting dask arrays; fit in-memory arrays to use them."
         )
-    hidden = _positive_int_tuple(estimator.hidden_layer_sizes)
+    estimator._check_hidden_layer_sizes()
     if estimator.device == "cuda":
         raise ValueError(
             f"{name} fits dask arrays blockwise with NumPy on the dask workers; "
             "device='cuda' is not supported for dask input. Use device=None, or "
             "compute X into a CuPy/NumPy array."
         )
-    return hidden
 
 
 def lazy_class_labels(y):

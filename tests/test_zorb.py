@@ -11,6 +11,7 @@ from sklearn.datasets import (
     load_diabetes,
     load_digits,
     load_wine,
+    make_classification,
     make_friedman1,
 )
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -137,6 +138,23 @@ def test_chunked_fit_equals_single_chunk():
     with sklearn.config_context(working_memory=0.05):  # ~ a few hundred rows
         many = ZORBRegressor(hidden_layer_sizes=(40, 20), random_state=0).fit(X, y)
     np.testing.assert_allclose(one.predict(X), many.predict(X), rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("n_classes, width", [(2, 100), (10, 100), (26, 260), (40, 400)])
+def test_classifier_auto_width_grows_with_the_classes(n_classes, width):
+    X, y = make_classification(
+        n_samples=400,
+        n_features=12,
+        n_informative=10,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    clf = ZORBClassifier(random_state=0).fit(X, y)
+    assert clf.hidden_layer_sizes == "auto"  # the parameter stays as given
+    assert [W.shape for W in clf.coefs_] == [(12, width), (width, n_classes)]
+    explicit = ZORBClassifier(hidden_layer_sizes=(width,), random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), explicit.predict_proba(X))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
