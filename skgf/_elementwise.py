@@ -1,4 +1,5 @@
-"""Elementwise passes over large NumPy arrays, run on all cores.
+"""Elementwise passes (and a column reduction) over large NumPy arrays, run
+on all cores.
 
 NumPy's ufuncs (``tanh``, ``+``, ``*``) run on one core, while the matrix
 products around them use every BLAS thread: on a 2-core machine a

@@ -298,7 +298,9 @@ class GramAccumulator:
         n = self.n
         h_mean = xp.astype(self.h_sum, solve_dtype) / n
         t_mean = xp.astype(self.t_sum, solve_dtype) / n
-        G = _minus(xp, xp.astype(self.HtH, solve_dtype), n * (h_mean[:, None] * h_mean[None, :]))
+        outer = h_mean[:, None] * h_mean[None, :]
+        outer *= n  # in place: one d x d temporary, the same values as n * outer
+        G = _minus(xp, xp.astype(self.HtH, solve_dtype, copy=True), outer)
         R = xp.astype(self.HtT, solve_dtype) - n * (h_mean[:, None] * t_mean[None, :])
         W = ridge_from_gram(xp, G, R, alpha)
         b = t_mean - h_mean @ W - xp.astype(self.shift, solve_dtype) @ W
@@ -317,7 +319,7 @@ def _plus_diagonal(xp, G, value):
     """``G + value * I`` as a new array (for NumPy without a ``d x d`` identity)."""
     if isinstance(G, np.ndarray):
         A = G.copy()
-        A.flat[:: G.shape[0] + 1] += value
+        A.flat[:: A.shape[1] + 1] += value  # the diagonal of a C-ordered square matrix
         return A
     return G + value * xp.eye(G.shape[0], dtype=G.dtype, device=device_of(G))
 

@@ -106,6 +106,7 @@ class _BaseZORB(BaseNetwork):
         self, xp, X, Y, hidden_layer_sizes, rng, incremental, sample_weight=None, **fit_context
     ):
         progress = fit_context.get("progress")  # ZORB takes no validation set
+        self.hidden_layer_sizes_ = tuple(hidden_layer_sizes)
         self._record_input_range(xp, X, fresh=True, sample_weight=sample_weight)
         if self.target_rule == "minimal_change":
             return self._solve_minimal_change(
@@ -214,7 +215,7 @@ class _BaseZORB(BaseNetwork):
         validate_data(self, X, skip_check_array=True, reset=True)
         xp = numpy_namespace()
         encoding, T_distinct = self._lazy_targets(xp, y, X.dtype)
-        hidden = self._hidden_layer_widths()
+        hidden = self.hidden_layer_sizes_ = self._hidden_layer_widths()
         rng = check_random_state(self.random_state)
         rows = BlockRows(X, y, encoding)
         self.coefs_, self.intercepts_, self.activation_ranges_ = self._make_rule().fit(
@@ -335,6 +336,9 @@ _ZORB_DOCS = {
     %(device)s""",
     "attributes": """%(coefs_)s
     %(intercepts_)s
+    hidden_layer_sizes_ : tuple of int
+        Width of each hidden layer of the fit (``hidden_layer_sizes`` with
+        ``"auto"`` resolved).
     %(activation_ranges_)s
     %(n_iter_)s
     %(sweep_attributes)s
@@ -346,9 +350,12 @@ _ZORB_DOCS = {
 
 # The classifier's output target sits between alpha and random_feature_weight.
 _ZORB_CLASSIFIER_DOCS = {
-    "hidden_layer_sizes": """hidden_layer_sizes : array-like of int or "auto", default="auto"
+    "hidden_layer_sizes": """hidden_layer_sizes : "auto" or array-like of int, default="auto"
         Width of each hidden layer. ``"auto"`` is one hidden layer of
-        ``max(100, 10 * n_classes)`` units.""",
+        ``min(max(100, 10 * n_classes), 1000)`` units, ``n_classes`` taken
+        from ``y`` at fit (see ``hidden_layer_sizes_``). ``()`` fits the
+        output layer alone: ridge regression of the one-hot targets on
+        ``X``.""",
     "params": """%(activation)s
     %(alpha)s
     class_target : {"one_hot", "softmax_inverse"}, default="one_hot"
@@ -364,9 +371,16 @@ _ZORB_CLASSIFIER_DOCS = {
 }
 
 
-# hidden_layer_sizes="auto" of the classifier: max(100, 10 * n_classes) units
+# hidden_layer_sizes="auto" of the classifier: min(max(100, 10 * n_classes), 1000)
+# units (the cap keeps a default fit with hundreds of classes, or integer IDs
+# passed as labels, from growing a Gram of (10 * n_classes)^2 numbers)
 _AUTO_MIN_WIDTH = 100
 _AUTO_UNITS_PER_CLASS = 10
+_AUTO_MAX_WIDTH = 1000
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 @fill_doc(_ZORB_DOCS, _ZORB_CLASSIFIER_DOCS)
@@ -466,14 +480,22 @@ class ZORBClassifier(NetworkClassifierMixin, _BaseZORB):
         return self._fit(X, y, sample_weight=sample_weight)
 
     def _check_hidden_layer_sizes(self):
-        if not (isinstance(self.hidden_layer_sizes, str) and self.hidden_layer_sizes == "auto"):
+        if _is_auto(self.hidden_layer_sizes):
+            return
+        try:
             super()._check_hidden_layer_sizes()
+        except ValueError:
+            raise ValueError(
+                'hidden_layer_sizes must be "auto" or a tuple of positive integers, '
+                f"got {self.hidden_layer_sizes!r}."
+            ) from None
 
     def _hidden_layer_widths(self):
-        if isinstance(self.hidden_layer_sizes, str) and self.hidden_layer_sizes == "auto":
+        if _is_auto(self.hidden_layer_sizes):
             # the paper's rule fits every hidden unit to a function of the
             # n_classes-dimensional target: more classes, more units
-            return (max(_AUTO_MIN_WIDTH, _AUTO_UNITS_PER_CLASS * len(self.classes_)),)
+            width = max(_AUTO_MIN_WIDTH, _AUTO_UNITS_PER_CLASS * len(self.classes_))
+            return (min(width, _AUTO_MAX_WIDTH),)
         return super()._hidden_layer_widths()
 
     def _output_target(self, xp, Y):

@@ -80,6 +80,21 @@ def test_gram_merge_equals_one_pass_and_pickles():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+def test_adopted_sums_stay_apart_from_the_merged_accumulator():
+    """An empty accumulator that merges another adopts copies of its sums:
+    adding rows to it afterwards (in place, on NumPy) leaves the other as it was."""
+    xp = numpy_namespace()
+    rng = np.random.RandomState(1)
+    H, T = rng.rand(200, 5), rng.randn(200, 2)
+    part = GramAccumulator(xp)
+    part.add(H[:100], T[:100])
+    before = [a.copy() for a in (part.HtH, part.HtT, part.h_sum, part.t_sum)]
+    merged = GramAccumulator(xp).merge(part)
+    merged.add(H[100:], T[100:])
+    for a, b in zip((part.HtH, part.HtT, part.h_sum, part.t_sum), before):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_block_state_is_plain_data():
     """What travels to a worker pickles, and dask names it by its content;
     the encodings turn raw target blocks into what the sweep reads."""
@@ -162,6 +177,19 @@ def test_classifier_digits_dask_fit_matches_numpy(client, digits):
     assert _rel(clf.predict_proba(Xd_test).compute(), ref.predict_proba(X_test)) < RTOL
     np.testing.assert_array_equal(clf.predict(Xd_test).compute(), ref.predict(X_test))
     assert clf.score(X_test, y_test) > 0.9
+
+
+def test_classifier_auto_width_on_dask_matches_numpy(client):
+    """hidden_layer_sizes="auto" resolves from the classes of a dask y too."""
+    rng = np.random.RandomState(0)
+    X = rng.rand(1200, 6)
+    y = (X @ rng.randn(6) * 4).astype(int) % 13  # 13 classes: 130 units
+    ref = ZORBClassifier(random_state=0).fit(X, y)
+    clf = ZORBClassifier(random_state=0).fit(
+        da.from_array(X, chunks=256), da.from_array(y, chunks=256)
+    )
+    assert clf.hidden_layer_sizes_ == ref.hidden_layer_sizes_ == (130,)
+    assert _rel(clf.predict_proba(X), ref.predict_proba(X)) < RTOL
 
 
 def test_classifier_string_labels_and_softmax_target(client, digits):

@@ -105,9 +105,10 @@ def test_inverse_clips_out_of_range_targets():
 @example(n=257, k=300, one_dim=False, seed=0)
 @example(n=512, k=7, one_dim=True, seed=0)
 @example(n=512, k=256, one_dim=False, seed=0)
+@example(n=300, k=40, one_dim=False, seed=0)
 def test_blocked_cholesky_solve_matches_general_solve(n, k, one_dim, seed):
-    # the blocked substitutions (256-row diagonal blocks, solved or inverted)
-    # against LAPACK's LU
+    # the blocked substitutions (256-row diagonal blocks inverted for many
+    # right-hand sides, 32-row blocks solved for few) against LAPACK's LU
     rng = np.random.default_rng(seed)
     M = rng.standard_normal((n + 5, n))
     A = M.T @ M + np.eye(n)
@@ -179,3 +180,16 @@ def test_elementwise_threads_follow_blas_limits():
     n_threads()
     with threadpool_limits(limits=1, user_api="blas"):
         assert n_threads() == 1
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", [(700, 600), (3, 200_000), (1, 300_000)])
+def test_column_range_in_threads_equals_numpy(order, shape):
+    # large enough for the threaded path; fewer rows than threads too
+    from skgf._elementwise import column_range
+
+    X = np.asarray(np.random.default_rng(0).standard_normal(shape), dtype=np.float32, order=order)
+    low, high = column_range(X)
+    assert low.dtype == high.dtype == X.dtype
+    np.testing.assert_array_equal(low, X.min(axis=0))
+    np.testing.assert_array_equal(high, X.max(axis=0))

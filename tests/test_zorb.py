@@ -140,10 +140,12 @@ def test_chunked_fit_equals_single_chunk():
     np.testing.assert_allclose(one.predict(X), many.predict(X), rtol=1e-8, atol=1e-8)
 
 
-@pytest.mark.parametrize("n_classes, width", [(2, 100), (10, 100), (26, 260), (40, 400)])
+@pytest.mark.parametrize(
+    "n_classes, width", [(2, 100), (10, 100), (26, 260), (40, 400), (150, 1000)]
+)
 def test_classifier_auto_width_grows_with_the_classes(n_classes, width):
     X, y = make_classification(
-        n_samples=400,
+        n_samples=max(400, 3 * n_classes),
         n_features=12,
         n_informative=10,
         n_classes=n_classes,
@@ -152,9 +154,28 @@ def test_classifier_auto_width_grows_with_the_classes(n_classes, width):
     )
     clf = ZORBClassifier(random_state=0).fit(X, y)
     assert clf.hidden_layer_sizes == "auto"  # the parameter stays as given
+    assert clf.hidden_layer_sizes_ == (width,)
     assert [W.shape for W in clf.coefs_] == [(12, width), (width, n_classes)]
     explicit = ZORBClassifier(hidden_layer_sizes=(width,), random_state=0).fit(X, y)
     np.testing.assert_array_equal(clf.predict_proba(X), explicit.predict_proba(X))
+    assert explicit.hidden_layer_sizes_ == (width,)
+
+
+def test_auto_width_with_the_minimal_change_rule_and_bad_widths():
+    X, y = make_classification(
+        n_samples=300,
+        n_features=8,
+        n_informative=6,
+        n_classes=12,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    clf = ZORBClassifier(target_rule="minimal_change", n_sweeps=2, random_state=0).fit(X, y)
+    assert clf.hidden_layer_sizes_ == (120,) and clf.coefs_[0].shape == (8, 120)
+    with pytest.raises(ValueError, match='"auto" or a tuple of positive integers'):
+        ZORBClassifier(hidden_layer_sizes=(10, 0)).fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):  # the regressor has no "auto"
+        ZORBRegressor(hidden_layer_sizes="auto").fit(X, y.astype(float))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
