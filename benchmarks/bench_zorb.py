@@ -202,6 +202,8 @@ def equal_width_reference(data_dir, mnist, width=1000):
             "minimal_change landmarks",
             {"target_rule": "minimal_change", "weight_init": "landmarks"},
         ),
+        ("rfw=2 normal", {"random_feature_weight": 2.0, "weight_init": "normal"}),
+        ("minimal_change normal", {"target_rule": "minimal_change", "weight_init": "normal"}),
     ]
     sets = [("mnist", mnist)] + [
         (name, _tabular(data_dir, name)) for name in ("friedman1", "kin40k", "pol")

@@ -47,7 +47,7 @@ class _BaseZORB(BaseNetwork):
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "random_feature_weight": [Interval(Real, 0, None, closed="left")],
-        "weight_init": [StrOptions({"glorot_uniform", "landmarks"})],
+        "weight_init": [StrOptions({"glorot_uniform", "landmarks", "normal"})],
         "target_rule": [StrOptions({"paper", "minimal_change"})],
         "n_sweeps": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -268,7 +268,8 @@ _ZORB_DOCS = {
         ``n_outputs``-dimensional output target alone, so with few outputs
         (one regression target) the network stays close to a linear model.
         ``0`` is the paper's rule; a positive value is an extension.""",
-    "weight_init": """weight_init : {"glorot_uniform", "landmarks"}, default="glorot_uniform"
+    "weight_init": """weight_init : {"glorot_uniform", "landmarks", "normal"}, \
+default="glorot_uniform"
         Initial weights. ``"glorot_uniform"`` draws every layer as
         ``MLPClassifier`` does. ``"landmarks"`` (an extension) points each
         unit of the first hidden layer at a training row drawn at random
@@ -278,7 +279,10 @@ _ZORB_DOCS = {
         stay Glorot-uniform. It changes what ``random_feature_weight`` and
         ``"minimal_change"`` keep of the first layer; the paper's rule on one
         hidden layer refits that layer from targets that do not depend on it.
-        In-memory data only.""",
+        In-memory data only. ``"normal"`` (an extension) draws the first
+        hidden layer's weights from ``N(0, 0.25 / n_features)`` and its
+        biases from ``N(0, 1)``: on standardised inputs every unit works in
+        the non-linear range of its activation, however few the features.""",
     "sweeps": """target_rule : {"paper", "minimal_change"}, default="paper"
         Hidden targets. ``"paper"``: the paper's rule, one backward sweep
         through the initial weights, then one solve per layer.

@@ -61,7 +61,7 @@ class MinimalChangeSweeps:
     tol, n_iter_no_change : float, int
         A sweep improves when the validation score rises by more than
         ``tol``; the sweeps stop after ``n_iter_no_change`` without.
-    weight_init : {"glorot_uniform", "landmarks"}
+    weight_init : {"glorot_uniform", "landmarks", "normal"}
         Initial weights (:func:`~skgf._zorb_rule.initial_weights`).
     verbose : bool or int
         Print each sweep's training loss, validation score and time.

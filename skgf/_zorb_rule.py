@@ -29,7 +29,7 @@ from ._activations import inverse, is_bounded
 from ._array_api import device_of, is_numpy_namespace, supports_float64, to_numpy
 from ._callbacks import FitProgress
 from ._linalg import GramAccumulator, ridge_from_gram
-from ._network import hidden_forward, init_weights, landmark_layer, layer_sizes
+from ._network import hidden_forward, init_weights, landmark_layer, layer_sizes, normal_layer
 
 # Rows per chunk are capped so that a fit's working memory stays bounded
 # whatever n_samples is; 8192 rows already run matrix products at full speed.
@@ -133,10 +133,14 @@ class TargetSweep:
 def initial_weights(xp, rows, sizes, rng, weight_init, sample_weight=None):
     """Glorot-uniform ``(coefs, intercepts)`` for layer widths ``sizes``;
     with ``weight_init="landmarks"`` the first layer (when hidden) is then
-    replaced by landmark units on the rows ``rows.X`` (in memory)."""
+    replaced by landmark units on the rows ``rows.X`` (in memory), with
+    ``"normal"`` by a :func:`~skgf._network.normal_layer`."""
     coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device, rows.dtype)
     if weight_init == "landmarks" and len(coefs) > 1:
         coefs[0], intercepts[0] = landmark_layer(xp, rows.X, sizes[1], rng, sample_weight)
+    elif weight_init == "normal" and len(coefs) > 1:
+        layer = normal_layer(xp, sizes[0], sizes[1], rng, rows.device, rows.dtype)
+        coefs[0], intercepts[0] = layer
     return coefs, intercepts
 
 
@@ -258,7 +262,7 @@ class ZORBSweep:
     random_feature_weight : float
         Multiple of each hidden layer's initial random pre-activation added
         to its target (``0``: the paper's rule).
-    weight_init : {"glorot_uniform", "landmarks"}
+    weight_init : {"glorot_uniform", "landmarks", "normal"}
         Initial weights: Glorot-uniform everywhere, or a first layer of
         landmark units (:func:`~skgf._network.landmark_layer`) on in-memory
         rows.
