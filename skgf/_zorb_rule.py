@@ -179,13 +179,16 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
     gram = GramAccumulator(xp)
     if row_codes is not None:
         classes = xp.arange(step.distinct.shape[0], device=device_of(row_codes))
-    # NumPy: after the first chunk (which sets the shift), every chunk's
-    # layer input is computed into one reused buffer and shifted in its own
-    # forward pass; other namespaces let the accumulator shift in place
-    out, shape = None, (min(n_chunk_rows, X.shape[0]), coefs[layer].shape[0])
+    # NumPy: every chunk's layer input is computed into one reused buffer
+    # (the input layer's first chunk is X itself, so its buffer waits for
+    # the second), and after the first chunk, which sets the shift, shifted
+    # in its own forward pass; other namespaces let the accumulator shift in
+    # place
+    numpy, out = is_numpy_namespace(xp), None
+    shape = (min(n_chunk_rows, X.shape[0]), coefs[layer].shape[0])
     for sl in visit(gen_batches(X.shape[0], n_chunk_rows)):
-        shift = gram.row_shift() if is_numpy_namespace(xp) else None
-        if shift is not None and out is None:
+        shift = gram.row_shift() if numpy else None
+        if numpy and out is None and (layer > 0 or shift is not None):
             out = np.empty(shape, X.dtype)
         H = hidden_forward(
             xp,
