@@ -509,7 +509,9 @@ def summarise(rows, sets, models):
 
 
 def _most_common(items):
-    return max(set(items), key=items.count)
+    """The most frequent item; among equally frequent ones the first (the
+    earliest split's), so that the report does not depend on hash order."""
+    return max(items, key=items.count)
 
 
 def _average_ranks(values):
@@ -652,11 +654,13 @@ def machine_name():
     return f"{cpu}, {os.cpu_count()} cores, OMP_NUM_THREADS={threads}"
 
 
-def report(out_csv, sets, models, n_splits, grids, device=None):
+def report(out_csv, sets, models, n_splits, grids, device=None, machine=None):
     """Write ``.md`` and ``.png`` next to ``out_csv``; return the markdown.
 
     Only rows of the requested sets, models, splits and grid settings count,
     so a CSV holding more (an earlier, larger run) reports this run's protocol.
+    ``machine`` replaces the report's machine line (this machine's name),
+    for a CSV whose columns were fitted on different machines.
     """
     wanted = {(m, params_key(p)) for m in models for p in grids[m]}
     with open(out_csv, newline="") as f:
@@ -668,7 +672,7 @@ def report(out_csv, sets, models, n_splits, grids, device=None):
             and (r["model"], r["params"]) in wanted
         ]
     stats, ranks = summarise(rows, sets, models)
-    machine = machine_name()
+    machine = machine or machine_name()
     if device:
         machine += f", skgf models on device={device}"
     text = markdown(stats, ranks, sets, models, machine)
@@ -730,6 +734,11 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--name", default=None, help="file stem of the outputs (default: tabular or tabular_quick)"
+    )
+    p.add_argument(
+        "--machine",
+        default=None,
+        help="the report's machine line, when the CSV's columns come from several machines",
     )
     p.add_argument(
         "--fresh", action="store_true", help="discard an existing CSV instead of resuming from it"
@@ -798,7 +807,7 @@ def main(argv=None):
     run(sets, models, grids, n_splits, out_csv, folder, max_train, max_eval, device=args.device)
     if not out_csv.exists():
         raise SystemExit(f"nothing was run and {out_csv} does not exist")
-    text = report(out_csv, sets, models, n_splits, grids, args.device)
+    text = report(out_csv, sets, models, n_splits, grids, args.device, args.machine)
     print()
     print(text)
     print(

@@ -207,7 +207,7 @@ class _BaseZORB(BaseNetwork):
             raise ValueError(
                 f"{type(self).__name__}(weight_init='landmarks') draws its first "
                 "layer from training rows, which needs in-memory data: dask fits "
-                "use weight_init='glorot_uniform'. Compute the arrays first."
+                "take weight_init='glorot_uniform' or 'normal'. Compute the arrays first."
             )
         check_lazy_fit(self, sample_weight)
         self._warn_unused_sweep_settings()
@@ -276,13 +276,15 @@ default="glorot_uniform"
         (with probability proportional to its sample weight): the unit's
         pre-activation is ``-1`` at the landmarks' mean and ``+1`` at its
         landmark, like a kernel function centred on that row; deeper layers
-        stay Glorot-uniform. It changes what ``random_feature_weight`` and
-        ``"minimal_change"`` keep of the first layer; the paper's rule on one
-        hidden layer refits that layer from targets that do not depend on it.
-        In-memory data only. ``"normal"`` (an extension) draws the first
-        hidden layer's weights from ``N(0, 0.25 / n_features)`` and its
-        biases from ``N(0, 1)``: on standardised inputs every unit works in
-        the non-linear range of its activation, however few the features.""",
+        stay Glorot-uniform; in-memory data only. ``"normal"`` (an extension)
+        draws the first hidden layer's weights from ``N(0, 0.25 /
+        n_features)`` and its biases from ``N(0, 1)``: on standardised inputs
+        every unit works in the non-linear range of its activation, however
+        few the features; dask fits take it too. Both change what
+        ``random_feature_weight`` and ``"minimal_change"`` keep of the first
+        layer; the paper's rule without ``random_feature_weight`` refits
+        every layer from targets that do not depend on the first layer's
+        initial weights, so there they change nothing.""",
     "sweeps": """target_rule : {"paper", "minimal_change"}, default="paper"
         Hidden targets. ``"paper"``: the paper's rule, one backward sweep
         through the initial weights, then one solve per layer.

@@ -135,6 +135,8 @@ def initial_weights(xp, rows, sizes, rng, weight_init, sample_weight=None):
     with ``weight_init="landmarks"`` the first layer (when hidden) is then
     replaced by landmark units on the rows ``rows.X`` (in memory), with
     ``"normal"`` by a :func:`~skgf._network.normal_layer`."""
+    # every layer is drawn Glorot-uniform first, so that the deeper layers
+    # (and the random stream up to them) are the same for every first layer
     coefs, intercepts = init_weights(sizes, rng, "glorot_uniform", xp, rows.device, rows.dtype)
     if weight_init == "landmarks" and len(coefs) > 1:
         coefs[0], intercepts[0] = landmark_layer(xp, rows.X, sizes[1], rng, sample_weight)
@@ -268,7 +270,7 @@ class ZORBSweep:
     weight_init : {"glorot_uniform", "landmarks", "normal"}
         Initial weights: Glorot-uniform everywhere, or a first layer of
         landmark units (:func:`~skgf._network.landmark_layer`) on in-memory
-        rows.
+        rows, or of normal draws (:func:`~skgf._network.normal_layer`).
     verbose : bool or int
         Print the time of each layer's solve.
     name : str
