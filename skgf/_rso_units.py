@@ -56,16 +56,25 @@ def candidate_row_losses(xp, Z, targets, classification):
     """Loss of every batch row for each candidate output ``Z`` (C, K, B): (C, B)."""
     if classification:
         m = xp.max(Z, axis=1)
-        lse = xp.log(xp.sum(xp.exp(Z - m[:, None, :]), axis=1)) + m
-        return lse - xp.sum(Z * targets, axis=1)
+        lse = xp.log(_sum(xp, xp.exp(Z - m[:, None, :]), 1)) + m
+        return lse - _sum(xp, Z * targets, 1)
     R = Z - targets
-    return 0.5 * xp.sum(R * R, axis=1)
+    return 0.5 * _sum(xp, R * R, 1)
+
+
+def _sum(xp, a, axis):
+    """``xp.sum(a, axis=axis)``; for NumPy arrays straight through
+    ``np.add.reduce``, the same reduction without the wrappers' 1.2 us a
+    call (RSO sums a few small arrays per proposal)."""
+    if isinstance(a, np.ndarray):
+        return np.add.reduce(a, axis=axis)
+    return xp.sum(a, axis=axis)
 
 
 def _host_row_sums(xp, values, row_weights):
     """Float64 host sums over the batch rows (last axis) of ``values``,
     weighted by ``row_weights`` (or unweighted for ``None``)."""
-    summed = xp.sum(values if row_weights is None else values * row_weights, axis=-1)
+    summed = _sum(xp, values if row_weights is None else values * row_weights, -1)
     return np.asarray(to_numpy(summed), dtype=np.float64)
 
 
@@ -322,8 +331,8 @@ class SoftmaxHiddenUnit(_HiddenUnit):
         xp = self.xp
         if self._shifted:
             m = xp.max(G, axis=0)
-            return xp.log(xp.sum(xp.exp(G - m), axis=0)) + m
-        return xp.log(xp.sum(xp.exp(G), axis=0))
+            return xp.log(_sum(xp, xp.exp(G - m), 0)) + m
+        return xp.log(_sum(xp, xp.exp(G), 0))
 
     def loss_changes(self, steps):
         state = self.state
