@@ -299,20 +299,22 @@ class GramAccumulator:
         h_mean = xp.astype(self.h_sum, solve_dtype) / n
         t_mean = xp.astype(self.t_sum, solve_dtype) / n
         outer = h_mean[:, None] * h_mean[None, :]
-        outer *= n  # in place: one d x d temporary, the same values as n * outer
-        G = _minus(xp, xp.astype(self.HtH, solve_dtype, copy=True), outer)
+        G = _minus_scaled(xp, xp.astype(self.HtH, solve_dtype, copy=True), n, outer)
         R = xp.astype(self.HtT, solve_dtype) - n * (h_mean[:, None] * t_mean[None, :])
         W = ridge_from_gram(xp, G, R, alpha)
         b = t_mean - h_mean @ W - xp.astype(self.shift, solve_dtype) @ W
         return xp.astype(W, dtype), xp.astype(b, dtype)
 
 
-def _minus(xp, A, B):
-    """``A - B``, written into ``A`` for NumPy (``A`` must be the caller's own
-    temporary): a ``2000 x 2000`` float64 result is 32 MB of fresh pages."""
+def _minus_scaled(xp, A, scale, B):
+    """``A - scale * B``, written into ``A`` and ``B`` for NumPy (both must be
+    the caller's own temporaries: a ``2000 x 2000`` float64 result is 32 MB
+    of fresh pages); a new array for the other namespaces, whose arrays
+    need not be writable."""
     if isinstance(A, np.ndarray) and isinstance(B, np.ndarray):
+        B *= scale
         return np.subtract(A, B, out=A)
-    return A - B
+    return A - scale * B
 
 
 def _plus_diagonal(xp, G, value):

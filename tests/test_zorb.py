@@ -511,7 +511,6 @@ def test_normal_first_layer_has_its_scales_and_is_seeded():
     glorot = ZORBRegressor(weight_init="glorot_uniform", random_state=3, **params).fit(X, y)
     assert not np.allclose(a.predict(X), other_seed.predict(X))
     assert not np.allclose(a.predict(X), glorot.predict(X))
-    from skgf._array_api import numpy_namespace
     from skgf._zorb_rule import MemoryRows, initial_weights
 
     coefs, intercepts = initial_weights(
