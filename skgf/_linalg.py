@@ -375,16 +375,33 @@ def _solve_identity_plus_psd(xp, A, R):
         return ridge_from_gram(xp, A, R, 0.0)
 
 
-def _proximal_start(Z, W_prev, b_prev, current, lam, alpha):
-    """``(W0, R)`` of a proximal step: the weights it starts from and the
-    residual its correction fits. With ``alpha`` the weights are pulled
-    toward zero first (``W0 = W_prev * lam / (lam + alpha)``) and the
-    residual is that of ``W0``'s layer, ``Z - F~ W~0``."""
+def _shrunk_plus_product(xp, W_prev, shrink, F, A):
+    """``(1 - shrink) W_prev + F^T @ A``: the start of a proximal step plus
+    its correction. For NumPy both terms go into the product's own array
+    (two passes over the layer's weights, no second array of their size;
+    four passes and two new arrays took a sixth of a semi-implicit BP epoch)."""
+    keep = 1.0 - shrink
+    if not (isinstance(F, np.ndarray) and isinstance(W_prev, np.ndarray)):
+        return (W_prev * keep if shrink else W_prev) + F.T @ A
+    U = F.T @ (A / keep if shrink else A)  # keep * (W_prev + F^T A / keep)
+    if U.dtype != W_prev.dtype:
+        return U * keep + W_prev * keep if shrink else U + W_prev
+    np.add(U, W_prev, out=U)
+    if shrink:
+        U *= keep
+    return U
+
+
+def _proximal_start(Z, b_prev, current, lam, alpha):
+    """``(shrink, R)`` of a proximal step: it starts from the weights
+    ``W0 = (1 - shrink) W_prev`` (with ``alpha`` they are pulled toward
+    zero first, ``shrink = alpha / (lam + alpha)``) and its correction fits
+    ``R``, the residual of ``W0``'s layer, ``Z - F~ W~0``."""
     R = Z - current  # residual of the previous weights
     if not alpha:
-        return W_prev, R
+        return 0.0, R
     shrink = alpha / (lam + alpha)
-    return W_prev * (1.0 - shrink), R + shrink * (current - b_prev)
+    return shrink, R + shrink * (current - b_prev)
 
 
 def proximal_solve(
@@ -421,7 +438,7 @@ def proximal_solve(
     if current is None:
         current = F @ W_prev + b_prev
     mu = lam + alpha
-    W0, R = _proximal_start(Z, W_prev, b_prev, current, lam, alpha)
+    shrink, R = _proximal_start(Z, b_prev, current, lam, alpha)
     if method == "auto":
         method = "dual" if n_rows <= d else "primal"
     if method == "dual":
@@ -431,13 +448,15 @@ def proximal_solve(
         A = _solve_identity_plus_psd(xp, K, R)
         if root is not None:
             A = root * A
-        return W0 + (F.T @ A) / mu, b_prev + xp.sum(A, axis=0) / lam
+        W = _shrunk_plus_product(xp, W_prev, shrink, F, A / mu)
+        return W, b_prev + xp.sum(A, axis=0) / lam
     if method != "primal":
         raise ValueError(f"unknown method {method!r}")
     G, Fw, s, c, w = _primal_system(xp, F, lam, mu, weights)
     r_sum = xp.sum(R, axis=0) if w is None else w @ R
     Q = Fw.T @ R - c * (s[:, None] * r_sum[None, :])
     U = _solve_spd_or_ridge(xp, G, Q)
+    W0 = W_prev * (1.0 - shrink) if shrink else W_prev
     return W0 + U, b_prev + c * (r_sum - s @ U)
 
 
@@ -445,8 +464,16 @@ def _dual_system(xp, F, lam, mu, weights):
     """``(K, root)`` of the dual proximal system: ``K = I + S (F F^T / mu +
     1 / lam) S`` with ``S = diag(root)``, ``root = sqrt(w)`` as a column
     (``None`` and ``S = I`` without weights)."""
-    K = (F @ F.T) / mu + 1.0 / lam
+    K = F @ F.T
     root = None
+    if isinstance(K, np.ndarray) and weights is None:
+        # in place: the batch Gram is this function's own (an eighth of a
+        # semi-implicit BP epoch went to the four passes of the general form)
+        K *= 1.0 / mu
+        K += 1.0 / lam
+        K.flat[:: K.shape[1] + 1] += 1.0
+        return K, root
+    K = K / mu + 1.0 / lam
     if weights is not None:
         root = xp.sqrt(xp.astype(weights, F.dtype))[:, None]
         K = (root * K) * root.T
@@ -488,7 +515,7 @@ class ProximalBatchOperator:
     """
 
     def __init__(self, xp, F, lam, alpha=0.0, weights=None):
-        self.lam, self.alpha = lam, alpha
+        self.xp, self.lam, self.alpha = xp, lam, alpha
         n_rows, d = F.shape
         mu = lam + alpha
         if n_rows <= d:
@@ -508,5 +535,15 @@ class ProximalBatchOperator:
     def solve(self, Z, W_prev, b_prev, current):
         """``(W, b)`` of :func:`proximal_solve` on this batch, with
         ``current = F W_prev + b_prev``."""
-        W0, R = _proximal_start(Z, W_prev, b_prev, current, self.lam, self.alpha)
-        return W0 + self.P @ R, b_prev + self.q @ R
+        shrink, R = _proximal_start(Z, b_prev, current, self.lam, self.alpha)
+        W = _shrunk_plus_product(self.xp, W_prev, shrink, self.P.T, R)
+        return W, b_prev + self.q @ R
+
+
+def squared_norm(xp, W):
+    """``sum(W ** 2)``; for a contiguous NumPy array one BLAS dot product
+    (``vector_norm`` squared took six times as long on a 784 x 500 layer)."""
+    if isinstance(W, np.ndarray) and W.flags.c_contiguous:
+        flat = W.reshape(-1)
+        return np.dot(flat, flat)
+    return xp.sum(W * W)

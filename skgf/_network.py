@@ -197,7 +197,11 @@ def forward_layers(xp, X, coefs, intercepts, activation, ranges=None):
     Zs, Hs = [], [X]
     last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        Z = Hs[-1] @ W + b
+        Z = Hs[-1] @ W
+        if _same_dtype_numpy(Hs[-1], W, b):
+            Z += b  # into the product's own array: no second array per layer
+        else:
+            Z = Z + b
         Zs.append(Z)
         if i == last:
             Hs.append(Z)

@@ -20,7 +20,7 @@ system, never one of ``n_samples`` rows).
 
 from ._activations import activate, derivative
 from ._array_api import namespace_of
-from ._linalg import ProximalBatchOperator, proximal_solve
+from ._linalg import ProximalBatchOperator, proximal_solve, squared_norm
 from ._losses import output_error, output_loss
 from ._network import forward_layers
 from ._rules import MiniBatchRule
@@ -76,7 +76,7 @@ def sibp_update(
     n_rows = X.shape[0]
     loss = output_loss(xp, out, Y, classification, sample_weight) * n_rows
     if alpha:
-        loss = loss + 0.5 * alpha * sum(xp.linalg.vector_norm(W) ** 2 for W in coefs)
+        loss = loss + 0.5 * alpha * sum(squared_norm(xp, W) for W in coefs)
     reg = step * alpha
     last = len(coefs) - 1
     delta = step * output_error(xp, out, Y, classification)  # on f_N = z_N
@@ -93,7 +93,7 @@ def sibp_update(
         slope = None if i == last else derivative(xp, activation, z, Hs[i + 1])
         delta_z = delta if slope is None else slope * delta
         W, b = solve(z - delta_z)
-        if slope is not None:
+        if slope is not None and refinement_steps:
             target = Hs[i + 1] - delta
             for _ in range(refinement_steps):
                 z_new = F @ W + b
