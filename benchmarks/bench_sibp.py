@@ -216,17 +216,38 @@ def mnist(data_dir, quick):
     predict_s = time.perf_counter() - start
     curves["SemiImplicitBPClassifier"] = list(sibp.loss_curve_)
     reached = next((i + 1 for i, a in enumerate(accs) if a >= 0.97), None)
-    sibp_epoch_s = fit_s / epochs
+    # The time per epoch comes from one fit of all the epochs, as the MLP's
+    # do: each call above also pays a fit's fixed work (input validation, the
+    # training range), about a tenth of an epoch. Same seed, same draws, so
+    # the same weights as the epoch-by-epoch fit.
+    whole = SemiImplicitBPClassifier(
+        hidden_layer_sizes=hidden,
+        batch_size=batch,
+        max_iter=epochs,
+        tol=0.0,
+        early_stopping=False,
+        random_state=np.random.RandomState(SEED),
+    )
+    whole_s, whole_cpu_s = timed_fit_cpu(whole, X, y)
+    same = whole.score(X_te, y_te) == accs[-1]
+    print(
+        f"  SIBP one fit of {epochs} epochs: {whole_s:.1f} s ({whole_s / epochs:.2f} s/epoch; "
+        f"{fit_s / epochs:.2f} s/epoch one call each); same test accuracy as the "
+        f"epoch-by-epoch fit: {same}",
+        flush=True,
+    )
+    sibp_epoch_s = whole_s / epochs
     rows.append(
         {
             "dataset": dataset,
             "estimator": "SemiImplicitBPClassifier (500,)",
-            "fit_s": fit_s,
+            "fit_s": whole_s,
             "predict_s": predict_s,
             "score": accs[-1],
             "epochs": epochs,
             "s_per_epoch": sibp_epoch_s,
-            "cpu_s_per_epoch": cpu_s / epochs,
+            "cpu_s_per_epoch": whole_cpu_s / epochs,
+            "s_per_epoch_one_call_each": fit_s / epochs,
             "first_epoch_acc_0.97": reached if reached else "not reached",
             "final_loss": curves["SemiImplicitBPClassifier"][-1],
         }
