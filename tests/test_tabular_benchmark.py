@@ -37,8 +37,28 @@ def test_splits_are_disjoint_and_capped():
     assert all(np.array_equal(a, b) for a, b in zip((train, val, test), again))
 
 
+def test_every_setting_is_tried_with_each_feature_map():
+    grid = [{"alpha": 1.0}, {"alpha": 10.0}]
+    both = tabular.with_feature_maps(grid)
+    assert both == grid + [
+        {"alpha": 1.0, "features": "standard"},
+        {"alpha": 10.0, "features": "standard"},
+    ]
+    assert tabular.with_feature_maps(grid, ["quantile"]) == grid
+    cls = tabular.all_models()["Ridge"]
+    quantile = tabular.make_pipeline(cls, {"alpha": 1.0}, 100, 0, None)
+    standard = tabular.make_pipeline(cls, both[2], 100, 0, None)
+    assert [n for n, _ in quantile.regressor.steps] == ["quantile", "model"]
+    assert [n for n, _ in standard.regressor.steps] == ["standard", "model"]
+    assert standard.regressor.named_steps["model"].alpha == 1.0
+    with pytest.raises(ValueError, match="unknown feature map"):
+        tabular.make_pipeline(cls, {"features": "rank"}, 100, 0, None)
+
+
 def test_quick_run_writes_reports_and_resumes(tmp_path, capsys):
+    # one feature map keeps the run short; the choice has its own test above
     args = ["--quick", "--sets", "diabetes,friedman1", "--splits", "1", "--out-dir", str(tmp_path)]
+    args += ["--features", "quantile"]
     assert tabular.main(args) == 0
     csv_path = tmp_path / "tabular_quick.csv"
     rows = _rows(csv_path)
@@ -81,6 +101,8 @@ def test_bad_arguments_are_refused(tmp_path):
         tabular.main(["--sets", "nope", "--out-dir", str(tmp_path)])
     with pytest.raises(SystemExit, match="unknown model"):
         tabular.main(["--sets", "diabetes", "--models", "Nope", "--out-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match="unknown feature map"):
+        tabular.main(["--sets", "diabetes", "--features", "rank", "--out-dir", str(tmp_path)])
     try:
         import cupy  # noqa: F401
     except ImportError:  # without CuPy, --device cuda stops with the hint
