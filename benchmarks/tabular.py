@@ -68,6 +68,7 @@ SKLEARN_MODELS = ("Ridge", "NystroemRidge", "MLPRegressor", "HistGradientBoostin
 # of pol's columns) to the far tail, -5.2, where random-feature models and
 # linear ones lose most of their fit (doc/zorb.rst, "Feature maps").
 FEATURE_MAPS = ("quantile", "standard")
+DEFAULT_FEATURE_MAP = "quantile"
 
 # Hyperparameter grids by class name: a list of settings, each a dict of
 # parameters. Parameters an estimator does not have are dropped with a note,
@@ -305,10 +306,10 @@ def grid_for(name, cls, quick=False):
 
 
 def with_feature_maps(grid, feature_maps=FEATURE_MAPS):
-    """Every setting of ``grid`` once per feature map (the quantile map as the
+    """Every setting of ``grid`` once per feature map (the default map as the
     setting itself, the others with a ``"features"`` entry)."""
     return [
-        dict(setting) if name == "quantile" else {**setting, "features": name}
+        dict(setting) if name == DEFAULT_FEATURE_MAP else {**setting, "features": name}
         for name in feature_maps
         for setting in grid
     ]
@@ -323,7 +324,7 @@ def make_pipeline(cls, params, n_train, seed, device):
     from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
     params = dict(params)
-    feature_map = params.pop("features", "quantile")
+    feature_map = params.pop("features", DEFAULT_FEATURE_MAP)
     est = cls()
     extra = {}
     names = est.get_params()
@@ -615,7 +616,7 @@ def _shown(params):
     """A setting's JSON text with its feature map named (the quantile map
     is the default, absent from the stored text)."""
     setting = json.loads(params)
-    setting.setdefault("features", FEATURE_MAPS[0])
+    setting.setdefault("features", DEFAULT_FEATURE_MAP)
     return params_key(setting)
 
 
@@ -846,7 +847,7 @@ def main(argv=None):
         flush=True,
     )
     start = time.perf_counter()
-    feature_maps = [f.strip() for f in args.features.split(",") if f.strip()]
+    feature_maps = list(dict.fromkeys(f.strip() for f in args.features.split(",") if f.strip()))
     unknown = [f for f in feature_maps if f not in FEATURE_MAPS]
     if unknown or not feature_maps:
         raise SystemExit(f"unknown feature map(s) {unknown}; choose from {list(FEATURE_MAPS)}")

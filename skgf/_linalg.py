@@ -375,33 +375,41 @@ def _solve_identity_plus_psd(xp, A, R):
         return ridge_from_gram(xp, A, R, 0.0)
 
 
-def _shrunk_plus_product(xp, W_prev, shrink, F, A):
-    """``(1 - shrink) W_prev + F^T @ A``: the start of a proximal step plus
-    its correction. For NumPy both terms go into the product's own array
-    (two passes over the layer's weights, no second array of their size;
-    four passes and two new arrays took a sixth of a semi-implicit BP epoch)."""
-    keep = 1.0 - shrink
-    if not (isinstance(F, np.ndarray) and isinstance(W_prev, np.ndarray)):
-        return (W_prev * keep if shrink else W_prev) + F.T @ A
-    U = F.T @ (A / keep if shrink else A)  # keep * (W_prev + F^T A / keep)
-    if U.dtype != W_prev.dtype:
-        return U * keep + W_prev * keep if shrink else U + W_prev
+# Below this share of the previous weights, the step multiplies them on their
+# own instead of folding the share into the correction (whose division by it
+# would lose range, and give NaN at a share of zero).
+_MIN_FOLDED_KEEP = 1e-6
+
+
+def _kept_plus_product(xp, W_prev, keep, F, A):
+    """``keep * W_prev + F^T @ A``: the start of a proximal step plus its
+    correction. For NumPy both terms go into the product's own array, as
+    ``keep * (W_prev + F^T (A / keep))`` (two passes over the layer's
+    weights and no second array of their size; four passes and two new
+    arrays took a sixth of a semi-implicit BP epoch)."""
+    numpy = isinstance(F, np.ndarray) and isinstance(W_prev, np.ndarray)
+    if not numpy or keep < _MIN_FOLDED_KEEP:
+        return (W_prev if keep == 1.0 else W_prev * keep) + F.T @ A
+    U = F.T @ (A if keep == 1.0 else A / keep)
+    if U.dtype != W_prev.dtype:  # a mixed-precision caller: promote as NumPy does
+        return U + W_prev if keep == 1.0 else (U + W_prev) * keep
     np.add(U, W_prev, out=U)
-    if shrink:
+    if keep != 1.0:
         U *= keep
     return U
 
 
 def _proximal_start(Z, b_prev, current, lam, alpha):
-    """``(shrink, R)`` of a proximal step: it starts from the weights
-    ``W0 = (1 - shrink) W_prev`` (with ``alpha`` they are pulled toward
-    zero first, ``shrink = alpha / (lam + alpha)``) and its correction fits
-    ``R``, the residual of ``W0``'s layer, ``Z - F~ W~0``."""
+    """``(keep, R)`` of a proximal step: it starts from the weights
+    ``W0 = keep * W_prev`` (with ``alpha`` they are pulled toward zero
+    first, ``keep = lam / (lam + alpha)``) and its correction fits ``R``,
+    the residual of ``W0``'s layer, ``Z - F~ W~0``."""
     R = Z - current  # residual of the previous weights
     if not alpha:
-        return 0.0, R
-    shrink = alpha / (lam + alpha)
-    return shrink, R + shrink * (current - b_prev)
+        return 1.0, R
+    # both shares as quotients: 1 - shrink would cancel to 0 for alpha >> lam
+    keep, shrink = lam / (lam + alpha), alpha / (lam + alpha)
+    return keep, R + shrink * (current - b_prev)
 
 
 def proximal_solve(
@@ -438,7 +446,7 @@ def proximal_solve(
     if current is None:
         current = F @ W_prev + b_prev
     mu = lam + alpha
-    shrink, R = _proximal_start(Z, b_prev, current, lam, alpha)
+    keep, R = _proximal_start(Z, b_prev, current, lam, alpha)
     if method == "auto":
         method = "dual" if n_rows <= d else "primal"
     if method == "dual":
@@ -448,7 +456,7 @@ def proximal_solve(
         A = _solve_identity_plus_psd(xp, K, R)
         if root is not None:
             A = root * A
-        W = _shrunk_plus_product(xp, W_prev, shrink, F, A / mu)
+        W = _kept_plus_product(xp, W_prev, keep, F, A / mu)
         return W, b_prev + xp.sum(A, axis=0) / lam
     if method != "primal":
         raise ValueError(f"unknown method {method!r}")
@@ -456,7 +464,7 @@ def proximal_solve(
     r_sum = xp.sum(R, axis=0) if w is None else w @ R
     Q = Fw.T @ R - c * (s[:, None] * r_sum[None, :])
     U = _solve_spd_or_ridge(xp, G, Q)
-    W0 = W_prev * (1.0 - shrink) if shrink else W_prev
+    W0 = W_prev if keep == 1.0 else W_prev * keep
     return W0 + U, b_prev + c * (r_sum - s @ U)
 
 
@@ -535,8 +543,8 @@ class ProximalBatchOperator:
     def solve(self, Z, W_prev, b_prev, current):
         """``(W, b)`` of :func:`proximal_solve` on this batch, with
         ``current = F W_prev + b_prev``."""
-        shrink, R = _proximal_start(Z, b_prev, current, self.lam, self.alpha)
-        W = _shrunk_plus_product(self.xp, W_prev, shrink, self.P.T, R)
+        keep, R = _proximal_start(Z, b_prev, current, self.lam, self.alpha)
+        W = _kept_plus_product(self.xp, W_prev, keep, self.P.T, R)
         return W, b_prev + self.q @ R
 
 

@@ -112,20 +112,22 @@ class _BaseLRA(BaseIterativeNetwork):
         self.device = device
 
     def _make_rule(self):
+        # Python floats: a NumPy float64 from a grid (np.logspace) would
+        # promote a float32 fit's arrays to float64 (NumPy 2's scalar rules)
         return RecursiveLRA(
             classification=self._is_classifier(),
-            target_step=self.target_step,
-            error_l2_weight=self.error_l2_weight,
-            alpha=self._alpha_value() * self._alpha_scale,
+            target_step=float(self.target_step),
+            error_l2_weight=float(self.error_l2_weight),
+            alpha=float(self._alpha_value() * self._alpha_scale),
             feedback_rule=self.feedback,
             feedback_init=self.feedback_init,
-            feedback_update_scale=self.feedback_update_scale,
+            feedback_update_scale=float(self.feedback_update_scale),
             error_skip_every=self.error_skip_every,
-            update_clip=self.update_clip,
-            input_noise=self.input_noise,
+            update_clip=None if self.update_clip is None else float(self.update_clip),
+            input_noise=float(self.input_noise),
             solver=self.solver,
-            learning_rate=self.learning_rate_init,
-            momentum=self.momentum,
+            learning_rate=float(self.learning_rate_init),
+            momentum=float(self.momentum),
         )
 
     @property

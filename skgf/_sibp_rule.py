@@ -136,7 +136,10 @@ class SemiImplicitStep(MiniBatchRule):
 
     def step(self, network, state, X, Y, sample_weight, rng, batch_id=None):
         xp = namespace_of(X)
-        lam, reg = self.proximal_weight * X.shape[0], self.neuron_step_size * self.alpha
+        # Python floats: a NumPy float64 from a grid (np.logspace) would
+        # promote a float32 fit's arrays to float64 (NumPy 2's scalar rules)
+        step, alpha = float(self.neuron_step_size), float(self.alpha)
+        lam, reg = float(self.proximal_weight) * X.shape[0], step * alpha
         first_layer = None
         if batch_id is not None:  # the batch recurs: factor its first layer once
             first_layer = self._first_layers.get(batch_id)
@@ -151,9 +154,9 @@ class SemiImplicitStep(MiniBatchRule):
             network.intercepts,
             network.activation,
             self.classification,
-            step=self.neuron_step_size,
+            step=step,
             lam=lam,
-            alpha=self.alpha,
+            alpha=alpha,
             refinement_steps=self.refinement_steps,
             sample_weight=sample_weight,
             first_layer=first_layer,

@@ -173,3 +173,18 @@ def test_torch_cpu_under_dispatch(Estimator, wine, friedman_small):
         pred = est.predict(torch.asarray(X))
     assert isinstance(pred, torch.Tensor)
     np.testing.assert_allclose(pred.numpy(), ref.predict(X), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("Estimator", ALL_ESTIMATORS, ids=estimator_id)
+def test_numpy_scalar_hyperparameters_keep_float32(Estimator, wine, friedman_small):
+    """Hyper-parameters from a NumPy grid (``np.logspace`` gives float64
+    scalars) must not widen a float32 fit: under NumPy 2's rules a float64
+    scalar promotes a float32 array, so the rules take Python floats."""
+    X, y = _data(Estimator, wine, friedman_small)
+    est = small_estimator(Estimator)
+    as_numpy = {k: np.float64(v) for k, v in est.get_params().items() if type(v) is float}
+    assert as_numpy  # every estimator has some float hyper-parameter
+    est.set_params(**as_numpy).fit(np.asarray(X, dtype=np.float32), y)
+    assert all(W.dtype == np.float32 for W in est.coefs_)
+    out = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    assert out(np.asarray(X, dtype=np.float32)).dtype == np.float32

@@ -132,6 +132,69 @@ def test_proximal_solve_limits():
     np.testing.assert_allclose(b_ls, coef[-1], rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(8, 30), (40, 6)])  # dual and primal
+def test_proximal_solve_penalty_far_above_proximal_weight(shape, dtype):
+    """alpha / lam beyond 1 / eps: the previous weights' share underflows to
+    zero and the step stays finite (the share once cancelled to 0 and was
+    divided by, which gave NaN). The primal form is also the ridge fit of
+    the residual; the dual form's bias term ``1 / lam`` swamps its system
+    there, so only its finiteness is tested."""
+    xp = numpy_namespace()
+    rng = np.random.RandomState(3)
+    n, d = shape
+    F, Z = rng.randn(n, d).astype(dtype), rng.randn(n, 2).astype(dtype)
+    W, b = rng.randn(d, 2).astype(dtype), rng.randn(2).astype(dtype)
+    for lam in (1e-17, 1e-30):
+        W_new, b_new = proximal_solve(xp, F, Z, W, b, lam, alpha=1.0)
+        assert np.all(np.isfinite(W_new)) and np.all(np.isfinite(b_new))
+        W_op, b_op = ProximalBatchOperator(xp, F, lam, 1.0).solve(Z, W, b, current=F @ W + b)
+        assert np.all(np.isfinite(W_op)) and np.all(np.isfinite(b_op))
+    if n > d:
+        W_ref, _ = proximal_reference(F, Z, W, b, lam=1e-30, alpha=1.0)
+        tol = 1e-4 if dtype == np.float32 else 1e-9
+        np.testing.assert_allclose(W_new, W_ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_proximal_solve_leaves_its_inputs_alone(alpha):
+    """The step writes into arrays of its own: the caller's weights, rows,
+    targets and forward pass come back unchanged."""
+    xp = numpy_namespace()
+    rng = np.random.RandomState(4)
+    F, Z, W, b = rng.randn(10, 30), rng.randn(10, 3), rng.randn(30, 3), rng.randn(3)
+    current = F @ W + b
+    inputs = [F, Z, W, b, current]
+    copies = [a.copy() for a in inputs]
+    W_new, _ = proximal_solve(xp, F, Z, W, b, 0.5, alpha, current=current)
+    operator = ProximalBatchOperator(xp, F, 0.5, alpha)
+    W_op, _ = operator.solve(Z, W, b, current=current)
+    for a, c in zip(inputs, copies):
+        np.testing.assert_array_equal(a, c)
+    assert not np.shares_memory(W_new, W) and not np.shares_memory(W_op, W)
+
+
+def test_proximal_solve_mixed_precision_promotes():
+    """float32 rows with float64 weights: the step comes back in float64, as
+    NumPy's own arithmetic would promote it, and equals the float64 step."""
+    xp = numpy_namespace()
+    rng = np.random.RandomState(5)
+    F, Z, W, b = rng.randn(10, 30), rng.randn(10, 3), rng.randn(30, 3), rng.randn(3)
+    W64, b64 = proximal_solve(xp, F, Z, W, b, 0.5, 0.3)
+    W_mixed, _ = proximal_solve(xp, F.astype(np.float32), Z, W, b, 0.5, 0.3)
+    assert W_mixed.dtype == np.float64
+    np.testing.assert_allclose(W_mixed, W64, rtol=1e-4, atol=1e-5)
+
+
+def test_squared_norm():
+    from skgf._linalg import squared_norm
+
+    W = np.random.RandomState(6).randn(7, 5)
+    assert squared_norm(numpy_namespace(), W) == pytest.approx(np.sum(W * W), rel=1e-12)
+    assert squared_norm(numpy_namespace(), W.T) == pytest.approx(np.sum(W * W), rel=1e-12)
+    assert squared_norm(numpy_namespace(), W.astype(np.float32)).dtype == np.float32
+
+
 # ------------------------------------------------ limit: explicit gradient step
 def _mlp_one_step(mlp, X, y, coefs, intercepts):
     """One full-batch SGD epoch of ``mlp`` from the given weights."""

@@ -53,6 +53,9 @@ def test_every_setting_is_tried_with_each_feature_map():
     assert standard.regressor.named_steps["model"].alpha == 1.0
     with pytest.raises(ValueError, match="unknown feature map"):
         tabular.make_pipeline(cls, {"features": "rank"}, 100, 0, None)
+    # the report names the map of rows stored without one (the default map)
+    assert tabular._shown('{"alpha": 1.0}') == '{"alpha": 1.0, "features": "quantile"}'
+    assert tabular._shown('{"alpha": 1.0, "features": "standard"}').count("standard") == 1
 
 
 def test_quick_run_writes_reports_and_resumes(tmp_path, capsys):
