@@ -131,12 +131,16 @@ def main():
         print(lines[-1], flush=True)
     restored = predict_without_cupy(kept, X_test)
     direct = np.asarray(kept.predict(X_test))
-    unpickled_ok = bool(np.array_equal(restored, direct))
+    # the GPU's and the CPU's float32 products round differently, so a label
+    # on a near tie may flip: agreement, not bitwise equality
+    agreement = float(np.mean(restored == direct))
+    unpickled_ok = agreement >= 0.999
     ok &= unpickled_ok
     lines += [
         "",
-        f"Unpickled without CuPy ({type(kept).__name__} fitted on the GPU): predictions "
-        f"{'equal' if unpickled_ok else 'DIFFER'} to the GPU model's.",
+        f"Unpickled without CuPy ({type(kept).__name__} fitted on the GPU): "
+        f"{agreement:.4f} of its test predictions equal to the GPU model's "
+        f"({'pass' if unpickled_ok else 'FAIL'}: at least 0.999).",
         "",
         f"Every GPU accuracy within 0.2 points of the CPU's, and the unpickling check: "
         f"{'pass' if ok else 'FAIL'}.",

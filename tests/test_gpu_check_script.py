@@ -17,9 +17,16 @@ from benchmarks import gpu_check  # noqa: E402
 def test_gpu_check_helpers_on_the_cpu():
     data, X, y, X_test, y_test = gpu_check.load(None)  # no MNIST: the bundled digits
     assert data.startswith("digits") and X.dtype == np.float32
+    models = {}
     for name in ("ZORBClassifier", "ZORBRegressor"):
         est, fit_s, acc, pred = gpu_check.fit_one(name, "cpu", X, y, X_test, y_test)
         assert fit_s > 0 and pred.shape == y_test.shape
         assert acc > 0.9  # digits, 2000 units: a working fit, not a broken pipeline
-    restored = gpu_check.predict_without_cupy(est, X_test)
-    np.testing.assert_array_equal(restored, est.predict(X_test))
+        models[name] = est
+    # the other process may run its float32 products on another number of
+    # threads: outputs agree to rounding, labels but for a rare near tie
+    classifier, regressor = models["ZORBClassifier"], models["ZORBRegressor"]
+    restored = gpu_check.predict_without_cupy(classifier, X_test)
+    assert np.mean(restored == classifier.predict(X_test)) >= 0.99
+    restored = gpu_check.predict_without_cupy(regressor, X_test)
+    np.testing.assert_allclose(restored, regressor.predict(X_test), rtol=1e-4, atol=1e-4)
