@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._array_api import device_of, host_to, namespace_of, take_rows, to_numpy
-from ._rso_units import BatchCache, contiguous_transpose
+from ._rso_units import BatchCache, batch_columns, contiguous_transpose
 from ._rules import PassRule
 
 # Speculation: at most this many proposals of one unit per evaluation, and at
@@ -324,7 +324,7 @@ def _judge_proposals(cache, unit, layer_inputs, inputs, steps, moves, loss, tall
         if on_subset[q]:
             n_judged = 1
             subset = layer_inputs.rows_where_nonzero(input_list[q])
-            pair = xp.take(candidates[2 * q : 2 * q + 2, ...], subset, axis=1)
+            pair = batch_columns(xp, candidates[2 * q : 2 * q + 2, ...], subset)
             changes = unit.loss_changes_on(pair, subset)
             judged = changes if penalty is None else changes + penalty[q]
         else:
