@@ -344,6 +344,12 @@ class SoftmaxHiddenUnit(_HiddenUnit):
         G = self.state[self._logits, None, :]
         self._shifted = not bool(xp.all(xp.isfinite(self._log_sum_exp(G))))
         self.elements_per_row = n_outputs
+        # NumPy, unweighted: a step evaluated on a subset of the rows leaves
+        # the others exactly as they are, so an accepted one is written on
+        # the subset alone and the rows' cached losses serve as the baseline
+        # (with row weights the subset also leaves out zero-weight rows that
+        # the step does move; other namespaces need not index-assign)
+        self._scatters = isinstance(self.state, np.ndarray) and self._weight_row is None
 
     def _log_sum_exp(self, G):
         """Row losses ``log sum_k exp(G[k])`` of every candidate."""
@@ -367,10 +373,19 @@ class SoftmaxHiddenUnit(_HiddenUnit):
 
     def loss_changes_on(self, steps, subset):
         state = batch_columns(self.xp, self.state, subset)
-        dh = self._activation_change(state, steps)[2]
+        a, h, dh = self._activation_change(state, steps)
         G = state[self._logits, None, :]
-        change = self._log_sum_exp(G + dh * state[self._direction, None, :]) - self._log_sum_exp(G)
+        G2 = G + dh * state[self._direction, None, :]
+        candidate_row_loss = self._log_sum_exp(G2)
         self._dense = False
+        if self._scatters:
+            if self.row_loss is None:
+                self.row_loss = self._log_sum_exp(self.state[self._logits, None, :])[0, :]
+            baseline = self.row_loss[subset]
+            self._on_subset = (subset, a, h, G2, candidate_row_loss)
+        else:
+            baseline = self._log_sum_exp(G)
+        change = candidate_row_loss - baseline
         return _host_row_sums(self.xp, change, self._row_weights(state))
 
     def _move_outputs(self, dh):
@@ -380,11 +395,18 @@ class SoftmaxHiddenUnit(_HiddenUnit):
 
     def accept(self, candidate, step):
         self.accepted = True
-        if not self._dense:
+        if not self._dense and not self._scatters:
             return self._accept_sparse(step)
+        if not self._dense:  # the candidate's values on its subset
+            subset, a, h, G2, row_loss = self._on_subset
+            self.state[0, subset], self.state[1, subset] = a[candidate, :], h[candidate, :]
+            self.state[self._logits, subset] = G2[:, candidate, :]
+            self.row_loss[subset] = row_loss[candidate, :]
+            return None
         self.state[self._logits, :] = self._G2[:, candidate, :]
         self.row_loss = self._candidate_row_loss[candidate, :]
         self.state[0, :], self.state[1, :] = self._a2[candidate, :], self._h2[candidate, :]
+        return None
 
     def write_back(self):
         if self.accepted:
