@@ -345,8 +345,9 @@ class SoftmaxHiddenUnit(_HiddenUnit):
         self._shifted = not bool(xp.all(xp.isfinite(self._log_sum_exp(G))))
         self.elements_per_row = n_outputs
         # NumPy, unweighted: a step evaluated on a subset of the rows leaves
-        # the others exactly as they are, so an accepted one is written on
-        # the subset alone and the rows' cached losses serve as the baseline
+        # the others exactly as they are (while the cached pre-activations are
+        # finite), so an accepted one is written on the subset alone and the
+        # rows' cached losses serve as the baseline
         # (with row weights the subset also leaves out zero-weight rows that
         # the step does move; other namespaces need not index-assign)
         self._scatters = isinstance(self.state, np.ndarray) and self._weight_row is None
@@ -381,8 +382,12 @@ class SoftmaxHiddenUnit(_HiddenUnit):
         if self._scatters:
             if self.row_loss is None:
                 self.row_loss = self._log_sum_exp(self.state[self._logits, None, :])[0, :]
-            baseline = self.row_loss[subset]
             self._on_subset = (subset, a, h, G2, candidate_row_loss)
+        # NumPy sums the K outputs of a one-row array pairwise, of a wider one
+        # in sequence: only a subset of two rows or more has the cached losses'
+        # rounding (a one-row baseline from the cache moved float32 fits)
+        if self._scatters and subset.shape[0] > 1:
+            baseline = self.row_loss[subset]
         else:
             baseline = self._log_sum_exp(G)
         change = candidate_row_loss - baseline

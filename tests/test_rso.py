@@ -217,6 +217,30 @@ def test_array_api_strict_matches_numpy(Estimator, device_name, dtype_name):
     assert est.acceptance_rates_ == pytest.approx(ref.acceptance_rates_, abs=0.02)
 
 
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_numpy_sparse_path_matches_generic_path_to_the_bit(dtype_name):
+    """NumPy fits keep cached row losses and write accepted sparse steps on
+    their rows only; the generic path (array_api_strict) recomputes both.
+    Same decisions, same sums: equal weights and loss curves, also with
+    features nonzero on one row (whose one-row sums NumPy orders
+    differently) and ten classes."""
+    xps = pytest.importorskip("array_api_strict")
+    rng = np.random.RandomState(0)
+    n, d = 240, 40
+    X = np.where(rng.uniform(size=(n, d)) < 0.15, rng.uniform(0.2, 1.0, (n, d)), 0.0)
+    for j in range(0, d, 4):
+        X[:, j] = 0.0
+        X[rng.randint(n), j] = 1.0
+    X, y = X.astype(dtype_name), np.arange(n) % 10
+    params = dict(hidden_layer_sizes=(12,), max_iter=2, batch_size=60, random_state=0)
+    ref = RSOClassifier(**params).fit(X, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        est = RSOClassifier(**params).fit(xps.asarray(X), y)
+    for a, b in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_):
+        np.testing.assert_array_equal(to_numpy(a), b)
+    assert est.loss_curve_ == ref.loss_curve_
+
+
 def test_sample_weights():
     """A class weighted up is predicted more often; zero weights are
     allowed; the regressor takes weights too."""
