@@ -121,6 +121,11 @@ def bundled():
     return rows
 
 
+def _same_arrays(first, second):
+    """Whether two lists of arrays are equal, element for element."""
+    return len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
 def check_same_init(X, y, hidden):
     """MLPClassifier's initial weights equal skgf's draw for the same seed."""
     mlp = MLPClassifier(
@@ -140,9 +145,7 @@ def check_same_init(X, y, hidden):
         "cpu",
         X.dtype,
     )
-    same = all(
-        np.array_equal(a, b) for a, b in zip(mlp.coefs_ + mlp.intercepts_, coefs + intercepts)
-    )
+    same = _same_arrays(mlp.coefs_ + mlp.intercepts_, coefs + intercepts)
     if not same:
         raise AssertionError("MLPClassifier and skgf initial weights differ")
     return same
@@ -189,18 +192,17 @@ def mnist(data_dir, quick):
     check_same_init(X, y, hidden)
     rows, curves = [], {}
 
+    def make_sibp(**params):
+        """SIBP with the MLPs' architecture and batches, every training row
+        (no held-out split, as the MLP's epochs) and no stop on tolerance."""
+        return SemiImplicitBPClassifier(
+            hidden_layer_sizes=hidden, batch_size=batch, tol=0.0, early_stopping=False, **params
+        )
+
     # SIBP one epoch per call (warm start, one RandomState continuing across
     # calls: the same draws as one fit of `epochs` epochs), test accuracy
     # after each epoch, evaluation not timed.
-    sibp = SemiImplicitBPClassifier(
-        hidden_layer_sizes=hidden,
-        batch_size=batch,
-        max_iter=1,
-        tol=0.0,
-        early_stopping=False,  # every training row, as the MLP's epochs
-        warm_start=True,
-        random_state=np.random.RandomState(SEED),
-    )
+    sibp = make_sibp(max_iter=1, warm_start=True, random_state=np.random.RandomState(SEED))
     fit_s, cpu_s, accs = 0.0, 0.0, []
     for _ in range(epochs):
         wall, cpu = timed_fit_cpu(sibp, X, y)
@@ -220,17 +222,10 @@ def mnist(data_dir, quick):
     # do (each call above also pays a fit's fixed work: input validation,
     # the training range). Same seed, same draws: it must end on the
     # epoch-by-epoch fit's weights, which is checked.
-    whole = SemiImplicitBPClassifier(
-        hidden_layer_sizes=hidden,
-        batch_size=batch,
-        max_iter=epochs,
-        tol=0.0,
-        early_stopping=False,
-        random_state=np.random.RandomState(SEED),
-    )
+    whole = make_sibp(max_iter=epochs, random_state=np.random.RandomState(SEED))
     whole_s, whole_cpu_s = timed_fit_cpu(whole, X, y)
-    arrays = zip(whole.coefs_ + whole.intercepts_, sibp.coefs_ + sibp.intercepts_)
-    if not (all(np.array_equal(a, b) for a, b in arrays) and whole.loss_curve_ == sibp.loss_curve_):
+    same = _same_arrays(whole.coefs_ + whole.intercepts_, sibp.coefs_ + sibp.intercepts_)
+    if not (same and whole.loss_curve_ == sibp.loss_curve_):
         raise AssertionError("one fit of all epochs and the epoch-by-epoch fit differ")
     print(
         f"  SIBP one fit of {epochs} epochs: {whole_s:.1f} s ({whole_s / epochs:.2f} s/epoch; "
@@ -272,15 +267,7 @@ def mnist(data_dir, quick):
 
     # shuffle="fixed_batches": one fit of `epochs` epochs (its batches, and
     # so its first-layer factorisations, last one fit call), timed whole
-    fixed = SemiImplicitBPClassifier(
-        hidden_layer_sizes=hidden,
-        batch_size=batch,
-        max_iter=epochs,
-        tol=0.0,
-        early_stopping=False,
-        shuffle="fixed_batches",
-        random_state=SEED,
-    )
+    fixed = make_sibp(max_iter=epochs, shuffle="fixed_batches", random_state=SEED)
     label = 'SemiImplicitBPClassifier (500,) shuffle="fixed_batches"'
     rows.append(whole_fit_row(dataset, label, fixed, X, y, X_te, y_te))
 
