@@ -36,6 +36,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 from skgf._array_api import numpy_namespace
+from skgf._linalg import _block_inverse
 from skgf._network import init_weights, layer_sizes
 from skgf._sibp import SemiImplicitBPClassifier, SemiImplicitBPRegressor
 
@@ -321,7 +322,8 @@ def product_floor(X, hidden, n_classes, batch):
     MLP-SGD: forward ``X W1``, ``H W2``; backward ``H^T D2``, ``D2 W2^T``,
     ``X^T D1``. Semi-implicit BP: the same forward; per layer (dual form, the
     batch smaller than the layer input) the batch Gram ``F F^T``, the
-    ``B x B`` solve and ``F^T A``; the difference passed down ``A2 W2^T``.
+    ``B x B`` solve (its inverse by halves for the first layer's many
+    columns) and ``F^T A``; the difference passed down ``A2 W2^T``.
     With fixed batches (``shuffle="fixed_batches"``) the first layer's
     Gram and solve are factored once per batch into ``P`` (``d x B``), so
     its step is the one product ``P D1``.
@@ -352,7 +354,7 @@ def product_floor(X, hidden, n_classes, batch):
 
     def sibp_batch(Xb):
         D1 = top_layer(Xb)
-        inverse = np.linalg.solve(Xb @ Xb.T + eye, eye)  # as proximal_solve, many columns
+        inverse = _block_inverse(Xb @ Xb.T + eye)  # as proximal_solve, many columns
         Xb.T @ (inverse @ D1)
 
     P = np.ascontiguousarray(X[:batch].T)  # the shape of a factored batch, d x B

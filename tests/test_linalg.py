@@ -8,7 +8,13 @@ from hypothesis.extra.numpy import arrays
 
 from skgf._activations import INVERSE_CLIP_EPS, activate, inverse
 from skgf._array_api import numpy_namespace
-from skgf._linalg import GramAccumulator, _cholesky_solve_numpy, ridge_from_gram
+from skgf._linalg import (
+    GramAccumulator,
+    _block_inverse,
+    _cholesky_solve_numpy,
+    _solve_identity_plus_psd,
+    ridge_from_gram,
+)
 from skgf._network import hidden_forward
 
 from _references import lstsq_reference
@@ -193,3 +199,41 @@ def test_column_range_in_threads_equals_numpy(order, shape):
     assert low.dtype == high.dtype == X.dtype
     np.testing.assert_array_equal(low, X.min(axis=0))
     np.testing.assert_array_equal(high, X.max(axis=0))
+
+
+def _batch_system(n, dtype, seed=0):
+    """``I + F F^T / mu + 1 / lam`` of semi-implicit BP's dual step on ``n``
+    sparse non-negative rows (MNIST-like: a dominant shared direction,
+    condition number in the thousands)."""
+    rng = np.random.default_rng(seed)
+    F = rng.random((n, 784)) * (rng.random((n, 784)) < 0.2)
+    K = F @ F.T / 2.003 + 0.5 + np.eye(n)
+    return K.astype(dtype)
+
+
+@pytest.mark.parametrize("n", [50, 96, 97, 200, 333])
+def test_block_inverse_of_float32_batch_system_is_as_accurate_as_lapack(n):
+    # the split inverse (float64 halves) against LAPACK's float32 inverse,
+    # both measured against the float64 inverse of the same float32 matrix
+    K = _batch_system(n, np.float32)
+    exact = np.linalg.inv(K.astype(np.float64))
+    inverse = _block_inverse(K)
+    assert inverse.dtype == np.float32
+    lapack_error = np.abs(np.linalg.inv(K) - exact).max()
+    assert np.abs(inverse - exact).max() <= 2 * lapack_error + 1e-7 * np.abs(exact).max()
+
+
+def test_block_inverse_leaves_float64_to_lapack():
+    K = _batch_system(200, np.float64)
+    np.testing.assert_array_equal(_block_inverse(K), np.linalg.inv(K))
+
+
+@pytest.mark.parametrize("k", [5, 200, 500])
+def test_identity_plus_psd_solve_matches_float64_solve(k):
+    # few right-hand sides go to LAPACK's solve, many to the split inverse
+    K = _batch_system(200, np.float32, seed=1)
+    R = np.random.default_rng(2).standard_normal((200, k)).astype(np.float32)
+    solution = _solve_identity_plus_psd(numpy_namespace(), K, R)
+    assert solution.dtype == np.float32
+    exact = np.linalg.solve(K.astype(np.float64), R.astype(np.float64))
+    np.testing.assert_allclose(solution, exact, rtol=0, atol=1e-5 * np.abs(exact).max())
