@@ -64,6 +64,23 @@ def test_proximal_solve_primal_dual_reference(shape, alpha):
     np.testing.assert_allclose(W32, W_ref, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_float32_dual_step_with_many_columns_matches_reference(alpha):
+    # a batch of 120 rows (the first layer of semi-implicit BP: fewer rows
+    # than inputs, more outputs than rows) takes the float32 inverse by halves
+    xp = numpy_namespace()
+    rng = np.random.RandomState(1)
+    F = rng.rand(120, 300) * (rng.rand(120, 300) < 0.3)  # sparse, non-negative
+    Z = rng.randn(120, 150)
+    W, b = 0.05 * rng.randn(300, 150), rng.randn(150)
+    W_ref, b_ref = proximal_reference(F, Z, W, b, lam=0.7, alpha=alpha)
+    as32 = [a.astype(np.float32) for a in (F, Z, W, b)]
+    W32, b32 = proximal_solve(xp, *as32, 0.7, alpha, method="dual")
+    assert W32.dtype == np.float32 and b32.dtype == np.float32
+    np.testing.assert_allclose(W32, W_ref, rtol=0, atol=1e-5 * np.abs(W_ref).max())
+    np.testing.assert_allclose(b32, b_ref, rtol=0, atol=1e-5 * np.abs(b_ref).max())
+
+
 @pytest.mark.parametrize("shape", [(7, 30), (40, 9)])  # dual, primal form
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
 @pytest.mark.parametrize("weighted", [False, True])
