@@ -165,7 +165,8 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
             least-squares fit of a layer): a sample of integer weight ``k``
             counts as ``k`` copies of it. The iterative methods scale the
             weights to mean 1 over the training rows, so that step sizes
-            keep their meaning. ``None`` weighs all samples equally.
+            keep their meaning, and divide ``alpha`` by the same factor.
+            ``None`` weighs all samples equally.
 
         Returns
         -------
@@ -628,6 +629,8 @@ class NetworkRegressorMixin(RegressorMixin):
 
     def _encode_targets(self, y, xp, device, dtype, reset, classes=None, sample_weight=None):
         y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:  # warned and raveled, as by MLPRegressor
+            y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if reset:
             # weighted moments (a row of weight k counts as k copies of it),

@@ -71,13 +71,18 @@ _SHARED = {
         Score on the held-out split after each iteration (accuracy, or the
         mean R^2 for regressors); only with ``early_stopping``.""",
     "best_validation_score_": """best_validation_score_ : float
-        Best of ``validation_scores_``; only with ``early_stopping``.""",
+        Validation score of the weights kept: the best of
+        ``validation_scores_``, or, for a ``warm_start`` fit that never beat
+        the weights it resumed from, their score on this fit's validation
+        rows. Only with ``early_stopping``.""",
     "do_early_stopping_": """do_early_stopping_ : bool
         Whether the last fit stopped on a validation score
         (``early_stopping=True``, or ``"auto"`` on more than 10,000 rows or
         with ``X_val``; never after ``partial_fit``).""",
     "n_iter_": """n_iter_ : int
-        Number of iterations run.""",
+        Number of iterations run by the last call to ``fit`` (1 after
+        ``partial_fit``), as ``MLPClassifier`` counts them; ``loss_curve_``
+        keeps the iterations of every call.""",
     "n_layers_": """n_layers_ : int
         Number of layers, input and output included.""",
     "n_outputs_": """n_outputs_ : int
@@ -99,6 +104,16 @@ _ITERATIVE_PARAMS_TAIL = """%(random_state)s
     %(verbose)s
     %(warm_start)s
     %(device)s"""
+
+
+# Every estimator's Notes end with this paragraph (the ``_clip_inputs``
+# default of every method).
+_CLIPPING_NOTE = """Predictions first clip each feature to the range it had in the training
+    rows (those of positive weight; over every call of a ``warm_start`` or
+    ``partial_fit`` fit): outside that range a fitted network extrapolates
+    without bound, which made rows far out wildly wrong. A row outside the
+    range is predicted as its nearest point inside, so predictions stay
+    constant beyond the training range."""
 
 
 def _estimator_sections(name, table):
@@ -126,8 +141,8 @@ def _estimator_sections(name, table):
         f"sklearn.neural_network.MLP{own} : The same network trained by backpropagation.",
         "",
     ]
-    if table.get("notes"):
-        lines += ["Notes", "-----", table["notes"], ""]
+    notes = [table["notes"], ""] if table.get("notes") else []
+    lines += ["Notes", "-----", *notes, _CLIPPING_NOTE, ""]
     lines += ["References", "----------", table["references"]]
     return "\n    ".join(lines).replace("\n    \n", "\n\n")
 

@@ -126,7 +126,9 @@ class BaseIterativeNetwork(BaseNetwork):
             Non-negative weight of each sample in the loss: a sample of
             integer weight ``k`` counts as ``k`` copies of it. The weights are
             scaled to mean 1 over the training rows, so that step sizes keep
-            their meaning. ``None`` weighs all samples equally.
+            their meaning, and ``alpha`` is divided by the same factor (weights
+            of 3 everywhere act as a third of the penalty, as three copies of
+            every row would). ``None`` weighs all samples equally.
         X_val : array-like of shape (n_val, n_features), default=None
             A validation set for ``early_stopping``, used instead of holding
             out ``validation_fraction`` of ``X`` (as in scikit-learn's
@@ -169,8 +171,12 @@ class BaseIterativeNetwork(BaseNetwork):
         )
         rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
         fresh = self._start_or_resume(xp, X, Y, hidden, rng, incremental, rows)
+        # this call's iterations, as MLPClassifier counts them (loss_curve_
+        # keeps every call's)
+        self.n_iter_ = 0
         self._record_input_range(xp, X, fresh, sample_weight)
         if incremental:
+            self._warn_if_batch_exceeds_rows(X.shape[0])
             weights = self._unit_mean_weights(xp, sample_weight)
             task = progress.begin(self._iteration_name)
             failed = self._iterate_once(xp, self._make_rule(), X, Y, rng, weights)
@@ -191,7 +197,10 @@ class BaseIterativeNetwork(BaseNetwork):
             X, Y, X_val, Y_val, sample_weight, w_val = self._validation_split(
                 xp, X, Y, self._split_generator(rng, fresh), sample_weight
             )
+        self._warn_if_batch_exceeds_rows(X.shape[0])
         self._best_weights = None
+        if self.do_early_stopping_ and not fresh:
+            self._score_resumed_weights(xp, X_val, Y_val, w_val)
         weights = self._unit_mean_weights(xp, sample_weight)
         rule = self._make_rule()  # after the weights set the penalty's scale
         self._fixed_batches = self._fixed_partition(X.shape[0], rng)
@@ -223,7 +232,6 @@ class BaseIterativeNetwork(BaseNetwork):
             )
             self._rule_state = self._make_rule().init_state(self._network(), rng)
             self.loss_curve_ = []
-            self.n_iter_ = 0
             self.best_loss_ = np.inf
             self._no_improvement_count = 0
             for name in (
@@ -244,6 +252,18 @@ class BaseIterativeNetwork(BaseNetwork):
             # also for a model early-stopped before the losses were kept
             self._best_validation_loss = self._loss_at_best_score = np.inf
         return fresh
+
+    def _score_resumed_weights(self, xp, X_val, Y_val, w_val):
+        """Make the weights a resumed early-stopping fit starts from its
+        best so far, scored on this fit's validation rows: the fit keeps
+        them unless one of its iterations scores higher, so
+        ``best_validation_score_`` stays the score of the weights kept (an
+        earlier call's best may belong to weights since changed, or to
+        other rows)."""
+        score, loss = self._validation_score_and_loss(xp, X_val, Y_val, w_val)
+        self.best_validation_score_, self._loss_at_best_score = score, loss
+        self._best_validation_loss = min(self._best_validation_loss, loss)
+        self._best_weights = self._weights_copy(xp)
 
     # early_stopping="auto" turns it on above this many rows (as
     # HistGradientBoosting's): big sets stop when held-out rows stop improving
@@ -458,7 +478,7 @@ class BaseIterativeNetwork(BaseNetwork):
                 sample_weight,
                 rng,
                 batch_size=self._batch_size(X.shape[0]),
-                pass_index=self.n_iter_,
+                pass_index=len(self.loss_curve_),  # over all calls of the fit
             )
         else:
             loss = self._run_epoch(xp, rule, network, X, Y, rng, sample_weight)
@@ -506,6 +526,23 @@ class BaseIterativeNetwork(BaseNetwork):
 
     def _weights_finite(self, xp):
         return all(bool(xp.all(xp.isfinite(A))) for A in (*self.coefs_, *self.intercepts_))
+
+    def _fitted_rule_state(self, attribute):
+        """The method state behind the fitted property ``attribute``; an
+        unfitted estimator has no such attribute (``hasattr`` is False)."""
+        state = getattr(self, "_rule_state", None)
+        if state is None:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {attribute!r}: "
+                "it is set by fit (call fit or partial_fit first)."
+            )
+        return state
+
+    def _weights_copy(self, xp):
+        return (
+            [xp.asarray(W, copy=True) for W in self.coefs_],
+            [xp.asarray(b, copy=True) for b in self.intercepts_],
+        )
 
     def _model_state(self):
         """Copy of the weights and the method state (``_state_attributes``)."""
@@ -566,10 +603,7 @@ class BaseIterativeNetwork(BaseNetwork):
             ):
                 self.best_validation_score_ = score
                 self._loss_at_best_score = loss
-                self._best_weights = (
-                    [xp.asarray(W, copy=True) for W in self.coefs_],
-                    [xp.asarray(b, copy=True) for b in self.intercepts_],
-                )
+                self._best_weights = self._weights_copy(xp)
         else:
             loss = self.loss_curve_[-1]
             improved = loss < self.best_loss_ - self.tol
@@ -597,6 +631,18 @@ class BaseIterativeNetwork(BaseNetwork):
         return len(scores) > 0 and max(scores) > scores[0]
 
     # -------------------------------------------------------------- helpers
+    def _warn_if_batch_exceeds_rows(self, n_rows):
+        """Say so when an integer ``batch_size`` exceeds the training rows
+        (MLPClassifier warns the same way): the batch is then all of them."""
+        if self.batch_size != "auto" and self.batch_size > n_rows:
+            warnings.warn(
+                f"{type(self).__name__}: batch_size={self.batch_size} is larger than "
+                f"the {n_rows} training rows of this fit; each mini-batch is all "
+                "of them.",
+                UserWarning,
+                stacklevel=_caller_level(),
+            )
+
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             if n_samples < self._auto_split_from:
@@ -700,8 +746,10 @@ class IterativeClassifierMixin:
         classes : array-like of shape (n_classes,), default=None
             All classes that will ever appear; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample's loss, relative within this
-            call (scaled to mean 1 over its rows). A dict ``class_weight``
+            Non-negative weight of each sample's loss, as in ``fit``: a
+            sample of integer weight ``k`` counts as ``k`` copies of it (the
+            weights are scaled to mean 1 over this call's rows and ``alpha``
+            is divided by the same factor). A dict ``class_weight``
             is multiplied in; ``"balanced"`` is refused here.
 
         Returns
@@ -731,8 +779,10 @@ class IterativeRegressorMixin:
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample's loss, relative within this
-            call (scaled to mean 1 over its rows).
+            Non-negative weight of each sample's loss, as in ``fit``: a
+            sample of integer weight ``k`` counts as ``k`` copies of it (the
+            weights are scaled to mean 1 over this call's rows and ``alpha``
+            is divided by the same factor).
 
         Returns
         -------

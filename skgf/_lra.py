@@ -133,7 +133,7 @@ class _BaseLRA(BaseIterativeNetwork):
     @property
     def feedback_matrices_(self):
         """Error-feedback matrix of each hidden layer (read-only)."""
-        return self._rule_state.feedback
+        return self._fitted_rule_state("feedback_matrices_").feedback
 
 
 _LRA_DOCS = {
@@ -222,8 +222,7 @@ _LRA_DOCS = {
     %(validation_scores_)s
     %(best_validation_score_)s
     %(do_early_stopping_)s
-    n_iter_ : int
-        Number of epochs run.
+    %(n_iter_)s
     %(n_layers_)s
     %(n_outputs_)s""",
     "notes": """Every update is local: layer ``i``'s weight update reads only its input

@@ -113,7 +113,7 @@ class _BaseRSO(BaseIterativeNetwork):
     @property
     def acceptance_rates_(self):
         """Fraction of the proposals of each pass that changed a weight."""
-        return self._rule_state.acceptance_rates
+        return self._fitted_rule_state("acceptance_rates_").acceptance_rates
 
 
 _RSO_DOCS = {
@@ -154,9 +154,10 @@ _RSO_DOCS = {
         annealing schedule (the paper anneals linearly).
     annealing : {"linear", "constant"}, default="linear"
         Schedule of the multiple over the passes: linear from
-        ``perturbation_scale`` to ``final_perturbation_scale`` (counting the
-        passes in ``n_iter_``; passes beyond ``max_iter``, e.g. from
-        ``partial_fit``, keep the final value), or constant
+        ``perturbation_scale`` to ``final_perturbation_scale`` (counting
+        every pass since the fit started, those of ``warm_start`` and
+        ``partial_fit`` calls included: ``len(loss_curve_)``; passes beyond
+        ``max_iter`` keep the final value), or constant
         ``perturbation_scale``.
     perturbation_reference : {"current", "initial"}, default="current"
         Whose weight standard deviation the steps scale with: the layer's
@@ -188,8 +189,7 @@ _RSO_DOCS = {
     %(device)s""",
     "attributes": """%(coefs_)s
     %(intercepts_)s
-    n_iter_ : int
-        Passes over the weights run so far.
+    %(n_iter_)s
     loss_curve_ : list of float
         Training loss of each pass: the mean, over the pass's blocks of
         proposals (the proposals on one unit judged on one mini-batch), of
@@ -215,9 +215,10 @@ _RSO_DOCS = {
     the next proposal; these shortcuts take exactly the decisions of a
     forward pass per candidate.
 
-    Unlike ``MLPClassifier`` there is no weight penalty: on separable data
-    the outputs keep growing over the passes (confident probabilities);
-    ``early_stopping`` helps on small noisy data sets.""",
+    The L2 penalty ``alpha`` enters the acceptance test: a step is kept when
+    the mini-batch loss plus the penalty drops. Without it (``alpha=0``) the
+    outputs keep growing over the passes on separable data (confident
+    probabilities); ``early_stopping`` helps on small noisy data sets.""",
     "references": """B. Singh and R. Tripathi, "RSO: A Gradient Free Sampling Based Approach
     For Training Deep Neural Networks", arXiv:2005.05955, 2020.""",
 }

@@ -342,7 +342,8 @@ class SoftmaxHiddenUnit(_HiddenUnit):
         # ~88 (float32); only then pay for shifting by the row maximum
         self._shifted = False
         G = self.state[self._logits, None, :]
-        self._shifted = not bool(xp.all(xp.isfinite(self._log_sum_exp(G))))
+        with np.errstate(over="ignore", invalid="ignore"):  # a probe: overflow is the answer
+            self._shifted = not bool(xp.all(xp.isfinite(self._log_sum_exp(G))))
         self.elements_per_row = n_outputs
         # NumPy, unweighted: a step evaluated on a subset of the rows leaves
         # the others exactly as they are (while the cached pre-activations are

@@ -145,8 +145,7 @@ _SIBP_DOCS = {
     %(validation_scores_)s
     %(best_validation_score_)s
     %(do_early_stopping_)s
-    n_iter_ : int
-        Number of epochs run.
+    %(n_iter_)s
     %(n_layers_)s
     %(n_outputs_)s""",
     "references": """R. Liu and X. Zhang, "Semi-Implicit Back Propagation",

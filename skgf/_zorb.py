@@ -250,7 +250,8 @@ _ZORB_DOCS = {
     layer; there is no learning rate, epoch or convergence loop.""",
     "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(100,)
         Width of each hidden layer. ``()`` fits the output layer alone:
-        ridge regression of the (encoded) targets on ``X``.""",
+        ridge regression of the (encoded) targets on ``X`` (whose features
+        ``predict`` clips to their training range, see Notes).""",
     "activation": """activation : {"tanh", "logistic", "relu", "identity"}, default="tanh"
         Hidden activation. Bounded activations (``tanh``, ``logistic``) are
         range-rescaled to the targets they receive, the paper's rule;
@@ -361,7 +362,8 @@ _ZORB_CLASSIFIER_DOCS = {
         ``min(max(100, 10 * n_classes), 1000)`` units, ``n_classes`` taken
         from ``y`` at fit (see ``hidden_layer_sizes_``). ``()`` fits the
         output layer alone: ridge regression of the one-hot targets on
-        ``X``.""",
+        ``X`` (whose features ``predict`` clips to their training range, see
+        Notes).""",
     "params": """%(activation)s
     %(alpha)s
     class_target : {"one_hot", "softmax_inverse"}, default="one_hot"

@@ -91,3 +91,20 @@ def test_multilabel_targets_are_refused_clearly(Estimator, iris):
     Y = np.eye(3, dtype=int)[y]
     with pytest.raises(ValueError, match="multilabel and multi-output targets are not supported"):
         small_estimator(Estimator).fit(X, Y)
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
+def test_resumed_early_stopping_fit_keeps_the_weights_of_its_best_score(Estimator, iris):
+    # weights moved away from the first fit's best (as partial_fit calls in
+    # between could move them), then a resumed early-stopping fit: it must
+    # end on weights that score its best_validation_score_ (it kept the
+    # first fit's score with the moved weights, measured for all three)
+    X, y = iris
+    val = np.arange(X.shape[0]) % 4 == 0
+    est = small_estimator(Estimator, early_stopping=True, warm_start=True, max_iter=20)
+    est.fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
+    assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)
+    rng = np.random.default_rng(0)
+    est.coefs_ = [W + 3 * rng.standard_normal(W.shape) for W in est.coefs_]
+    est.set_params(max_iter=1).fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
+    assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)

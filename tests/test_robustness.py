@@ -582,3 +582,56 @@ def test_convergence_warning_points_at_the_callers_line(Estimator, wine):
         with pytest.warns(ConvergenceWarning) as record:
             model.fit(X, y)
         assert {w.filename for w in record} == {__file__}
+
+
+# ------------------------------------------- behaviours matched to the MLPs
+@pytest.mark.parametrize(
+    "Estimator", [E for E in ALL_ESTIMATORS if E not in CLASSIFIERS], ids=estimator_id
+)
+def test_column_vector_y_warns_and_fits_as_one_output(Estimator):
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:120])
+    y = y[:120]
+    flat = small_estimator(Estimator).fit(X, y)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        column = small_estimator(Estimator).fit(X, y[:, None])
+    assert column.predict(X).shape == (120,)
+    np.testing.assert_allclose(column.predict(X), flat.predict(X))
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
+def test_batch_size_above_the_rows_warns(Estimator):
+    X, y = load_diabetes(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X[:60]), y[:60] > 140
+    if Estimator not in CLASSIFIERS:
+        y = y.astype(float)
+    est = small_estimator(Estimator, batch_size=100, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="batch_size=100 is larger than the 60"):
+            est.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "Estimator, attribute",
+    [(RSOClassifier, "acceptance_rates_"), (LRAClassifier, "feedback_matrices_")],
+)
+def test_unfitted_method_attributes_are_absent(Estimator, attribute):
+    est = Estimator()
+    assert not hasattr(est, attribute)
+    with pytest.raises(AttributeError, match=f"no attribute '{attribute}'"):
+        getattr(est, attribute)
+
+
+def test_rso_overflow_probe_is_silent_on_huge_inputs():
+    # the cross-entropy's overflow test may overflow by design; it once
+    # printed NumPy RuntimeWarnings on inputs of 1e30
+    X, y = load_diabetes(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        RSOClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0).fit(
+            X[:100] * 1e30, y[:100] > 140
+        )
