@@ -108,12 +108,13 @@ _ITERATIVE_PARAMS_TAIL = """%(random_state)s
 
 # Every estimator's Notes end with this paragraph (the ``_clip_inputs``
 # default of every method).
-_CLIPPING_NOTE = """Predictions first clip each feature to the range it had in the training
-    rows (those of positive weight; over every call of a ``warm_start`` or
-    ``partial_fit`` fit): outside that range a fitted network extrapolates
-    without bound, which made rows far out wildly wrong. A row outside the
-    range is predicted as its nearest point inside, so predictions stay
-    constant beyond the training range."""
+_CLIPPING_NOTE = """Predictions first clip each feature to the range it had in the rows
+    passed to ``fit`` (those of positive weight, a held-out validation share
+    included; over every call of a ``warm_start`` or ``partial_fit`` fit):
+    outside that range a fitted network extrapolates without bound, which
+    made rows far out wildly wrong. A row outside the range is predicted as
+    its nearest point inside, so predictions stay constant beyond the
+    training range."""
 
 
 def _estimator_sections(name, table):

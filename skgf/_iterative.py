@@ -262,7 +262,9 @@ class BaseIterativeNetwork(BaseNetwork):
         other rows)."""
         score, loss = self._validation_score_and_loss(xp, X_val, Y_val, w_val)
         self.best_validation_score_, self._loss_at_best_score = score, loss
-        self._best_validation_loss = min(self._best_validation_loss, loss)
+        # progress is counted from here too: an earlier, lower validation
+        # loss would keep a recovering fit from counting its improvements
+        self._best_validation_loss = loss
         self._best_weights = self._weights_copy(xp)
 
     # early_stopping="auto" turns it on above this many rows (as
@@ -746,10 +748,11 @@ class IterativeClassifierMixin:
         classes : array-like of shape (n_classes,), default=None
             All classes that will ever appear; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample's loss, as in ``fit``: a
-            sample of integer weight ``k`` counts as ``k`` copies of it (the
-            weights are scaled to mean 1 over this call's rows and ``alpha``
-            is divided by the same factor). A dict ``class_weight``
+            Non-negative weight of each sample's loss, relative within this
+            call: the weights are scaled to mean 1 over its rows. As in
+            ``fit``, ``alpha`` is divided by the same factor, so with a
+            penalty their scale still matters (weights of 3 everywhere
+            weaken it threefold). A dict ``class_weight``
             is multiplied in; ``"balanced"`` is refused here.
 
         Returns
@@ -779,10 +782,11 @@ class IterativeRegressorMixin:
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample's loss, as in ``fit``: a
-            sample of integer weight ``k`` counts as ``k`` copies of it (the
-            weights are scaled to mean 1 over this call's rows and ``alpha``
-            is divided by the same factor).
+            Non-negative weight of each sample's loss, relative within this
+            call: the weights are scaled to mean 1 over its rows. As in
+            ``fit``, ``alpha`` is divided by the same factor, so with a
+            penalty their scale still matters (weights of 3 everywhere
+            weaken it threefold).
 
         Returns
         -------

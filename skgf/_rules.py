@@ -60,4 +60,5 @@ class PassRule(UpdateRule):
     def run_pass(self, network, state, X, Y, sample_weight, rng, *, batch_size, pass_index):
         """One iteration over all training rows ``X``, ``Y``; returns the
         training loss (a Python float). ``pass_index`` counts the passes
-        already run (``n_iter_``)."""
+        already run since the fit started, over every call
+        (``len(loss_curve_)``)."""

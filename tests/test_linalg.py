@@ -211,20 +211,22 @@ def _batch_system(n, dtype, seed=0):
     return K.astype(dtype)
 
 
-@pytest.mark.parametrize("n", [50, 96, 97, 200, 333])
-def test_block_inverse_of_float32_batch_system_is_as_accurate_as_lapack(n):
-    # the split inverse (float64 halves) against LAPACK's float32 inverse,
-    # both measured against the float64 inverse of the same float32 matrix
+@pytest.mark.parametrize("n", [96, 97, 200, 333])
+def test_block_inverse_of_float32_batch_system_is_as_accurate_as_numpys(n):
+    # NumPy inverts a float32 matrix in float64 and rounds the result: the
+    # split inverse must stay within twice that rounding of the float64
+    # inverse (a split in float32 arithmetic missed it by orders of magnitude)
     K = _batch_system(n, np.float32)
     exact = np.linalg.inv(K.astype(np.float64))
     inverse = _block_inverse(K)
     assert inverse.dtype == np.float32
-    lapack_error = np.abs(np.linalg.inv(K) - exact).max()
-    assert np.abs(inverse - exact).max() <= 2 * lapack_error + 1e-7 * np.abs(exact).max()
+    numpy_error = np.abs(np.linalg.inv(K) - exact).max()
+    assert np.abs(inverse - exact).max() <= 2 * numpy_error + 1e-7 * np.abs(exact).max()
 
 
-def test_block_inverse_leaves_float64_to_lapack():
-    K = _batch_system(200, np.float64)
+@pytest.mark.parametrize("n, dtype", [(200, np.float64), (95, np.float32)])
+def test_block_inverse_leaves_float64_and_small_matrices_to_numpy(n, dtype):
+    K = _batch_system(n, dtype)
     np.testing.assert_array_equal(_block_inverse(K), np.linalg.inv(K))
 
 
@@ -236,4 +238,7 @@ def test_identity_plus_psd_solve_matches_float64_solve(k):
     solution = _solve_identity_plus_psd(numpy_namespace(), K, R)
     assert solution.dtype == np.float32
     exact = np.linalg.solve(K.astype(np.float64), R.astype(np.float64))
-    np.testing.assert_allclose(solution, exact, rtol=0, atol=1e-5 * np.abs(exact).max())
+    # the same path with NumPy's own inverse (solve, for few columns) as reference
+    numpy_way = np.linalg.inv(K) @ R if k >= 200 else np.linalg.solve(K, R)
+    numpy_error = np.abs(numpy_way - exact).max()
+    assert np.abs(solution - exact).max() <= 2 * numpy_error + 1e-8 * np.abs(exact).max()

@@ -612,6 +612,12 @@ def test_batch_size_above_the_rows_warns(Estimator):
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.warns(UserWarning, match="batch_size=100 is larger than the 60"):
             est.fit(X, y)
+        with pytest.warns(UserWarning, match="batch_size=100 is larger than the 30"):
+            est.partial_fit(X[:30], y[:30])
+        # the rows left for training by the early-stopping split count
+        est.set_params(batch_size=58, early_stopping=True, validation_fraction=0.1)
+        with pytest.warns(UserWarning, match="batch_size=58 is larger than the 54"):
+            est.fit(X, y)
 
 
 @pytest.mark.parametrize(
