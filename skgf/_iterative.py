@@ -317,6 +317,11 @@ class BaseIterativeNetwork(BaseNetwork):
                 xp, *validation, left_start=self._left_start(losses, n_scores)
             )
             self._print_iteration(start)
+            if stop and self.verbose:  # after the iteration's line, as MLPClassifier
+                print(
+                    f"[{type(self).__name__}] no improvement of more than "
+                    f"tol={self.tol} for {self.n_iter_no_change} iterations; stopping."
+                )
             try:
                 if progress.end(task, self._fitted_attributes):
                     ended_by = "callback"
@@ -613,14 +618,7 @@ class BaseIterativeNetwork(BaseNetwork):
         if not left_start:
             improved = True  # still in the warm-up: nothing counts yet
         self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-        if self._no_improvement_count >= self.n_iter_no_change:
-            if self.verbose:
-                print(
-                    f"[{type(self).__name__}] no improvement of more than "
-                    f"tol={self.tol} for {self.n_iter_no_change} iterations; stopping."
-                )
-            return True
-        return False
+        return self._no_improvement_count >= self.n_iter_no_change
 
     def _left_start(self, losses, n_scores):
         """Whether this call's fit has improved on its first iteration: its
