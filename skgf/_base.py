@@ -178,11 +178,13 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None, validation=None):
         """Validate, encode, dispatch and call the method's ``_solve``.
 
-        A fit that raises, or is interrupted (``KeyboardInterrupt``), leaves
-        the estimator exactly as it was before the call: its fitted state is
-        copied first and put back before the exception propagates, so a
-        ``warm_start`` / ``partial_fit`` model interrupted mid-fit keeps its
-        previous weights (and an unfitted one stays unfitted).
+        A fit that raises, or is interrupted (``KeyboardInterrupt``) before
+        it completed an iteration, leaves the estimator exactly as it was
+        before the call: its fitted state is copied first and put back
+        before the exception propagates, so a ``warm_start`` /
+        ``partial_fit`` model keeps its previous weights (and an unfitted
+        one stays unfitted). A later interruption of an iterative fit is
+        handled by its loop, which keeps the completed iterations.
         """
         snapshot = self._fitted_state_copy()
         try:
