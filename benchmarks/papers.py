@@ -703,12 +703,13 @@ def run_lra(folder, quick, seeds, out_dir, tag):
         f"{n}: {lf * 100:.1f}% vs {bf * 100:.1f}%, {tl:.0f} s vs {tb:.0f} s to target"
         for n, lf, bf, tl, tb, _ in summary
     )
-    verdicts = sorted({v.split(":")[0] for *_, v in summary})
+    # one verdict per data set, named and in the order of the figures
+    verdicts = "; ".join(f"{v.split(':')[0]} ({n})" for n, *_, v in summary)
     sec.row(
         "rec-LRA generalizes as well as backprop, converges sooner",
         "comparable accuracy, fewer epochs (ResNets, CIFAR-10/ImageNet)",
         ours + f" (MLP {hidden})",
-        " / ".join(verdicts),
+        verdicts,
     )
     return sec
 
