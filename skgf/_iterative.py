@@ -311,11 +311,19 @@ class BaseIterativeNetwork(BaseNetwork):
                 progress.end(task)
                 break
             losses.append(self.loss_curve_[-1])
+            try:
+                stop = self._update_stopping_state(
+                    xp, *validation, left_start=self._left_start(losses, n_scores)
+                )
+            except KeyboardInterrupt:  # while scoring: undo the unscored iteration
+                self._undo_last_iteration(start_state, losses, n_scores)
+                if not losses:
+                    raise
+                self._warn_interrupted(len(losses))
+                ended_by = "interrupt"
+                break
             if best_state is None or losses[-1] < losses[best_index]:
                 best_state, best_index = start_state, len(losses) - 1
-            stop = self._update_stopping_state(
-                xp, *validation, left_start=self._left_start(losses, n_scores)
-            )
             self._print_iteration(start)
             if stop and self.verbose:  # after the iteration's line, as MLPClassifier
                 print(
@@ -350,6 +358,16 @@ class BaseIterativeNetwork(BaseNetwork):
             self.coefs_, self.intercepts_ = self._best_weights
         elif failed is None and losses and not self.do_early_stopping_:
             self._undo_late_rise(losses, best_state, best_index)
+
+    def _undo_last_iteration(self, start_state, losses, n_scores):
+        """Take back this call's last iteration, its weights and records (a
+        validation score it may have got included)."""
+        self._set_model_state(start_state)
+        losses.pop()
+        self.loss_curve_.pop()
+        self.n_iter_ -= 1
+        if self.do_early_stopping_:
+            del self.validation_scores_[n_scores + len(losses) :]
 
     # Name of one iteration in the callbacks' task tree (RSO: "pass").
     _iteration_name = "epoch"

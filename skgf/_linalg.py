@@ -382,13 +382,13 @@ def _solve_identity_plus_psd(xp, A, R):
 def _identity_plus_psd_inverse(xp, A):
     """``A^{-1}`` for ``A = I + (positive semi-definite)`` (see
     :func:`_solve_identity_plus_psd`), without a product by the identity."""
-    if is_numpy_namespace(xp):
-        try:
-            return _block_inverse(A)
-        except np.linalg.LinAlgError:
-            pass
     eye = xp.eye(A.shape[0], dtype=A.dtype, device=device_of(A))
-    return _solve_identity_plus_psd(xp, A, eye)
+    if not is_numpy_namespace(xp):
+        return _solve_spd_or_ridge(xp, A, eye)
+    try:
+        return _block_inverse(A)
+    except np.linalg.LinAlgError:
+        return ridge_from_gram(xp, A, eye, 0.0)
 
 
 # From this many rows a float32 ``I + PSD`` matrix is inverted by halves.

@@ -258,6 +258,38 @@ def test_interrupted_fit_with_early_stopping_keeps_best_validation_weights(cance
     assert est.best_validation_score_ == max(est.validation_scores_)
 
 
+@pytest.mark.parametrize("interrupt_at, completed", [(4, 3), (1, 0)])
+def test_interrupt_while_scoring_undoes_only_that_iteration(
+    interrupt_at, completed, cancer, monkeypatch
+):
+    # Ctrl-C during the validation pass of epoch 4: epochs 1-3 are kept
+    # (the fit was once lost whole); during the first one's it propagates
+    X, y = cancer
+    est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=10, early_stopping=True, random_state=0)
+    calls = []
+    score = type(est)._validation_score_and_loss
+
+    def interrupted(self, *args):
+        calls.append(1)
+        if len(calls) == interrupt_at:
+            raise KeyboardInterrupt
+        return score(self, *args)
+
+    monkeypatch.setattr(type(est), "_validation_score_and_loss", interrupted)
+    if not completed:
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, y)
+        assert not hasattr(est, "coefs_")
+        return
+    try:
+        with pytest.warns(ConvergenceWarning, match="interrupted"):
+            est.fit(X, y)
+    except KeyboardInterrupt:  # (pytest would take it for the user's Ctrl-C)
+        pytest.fail("the interrupt propagated: the completed epochs were lost")
+    assert est.n_iter_ == len(est.loss_curve_) == len(est.validation_scores_) == completed
+    assert est.best_validation_score_ == max(est.validation_scores_)
+
+
 # ------------------------------------------------------- user's validation set
 @pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
 def test_user_validation_set_is_scored_every_iteration(Estimator, cancer):

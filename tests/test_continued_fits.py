@@ -2,9 +2,12 @@
 weights must not give a silently wrong model: a changed label set or output
 count is refused with a clear message, and weights are checked."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
 
 from skgf import RSORegressor
 
@@ -108,3 +111,23 @@ def test_resumed_early_stopping_fit_keeps_the_weights_of_its_best_score(Estimato
     est.coefs_ = [W + 3 * rng.standard_normal(W.shape) for W in est.coefs_]
     est.set_params(max_iter=1).fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
     assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)
+
+
+def test_resumed_early_stopping_fit_counts_progress_from_its_resumed_weights(iris):
+    # after the weights moved far from the first fit's best, the resumed
+    # fit's falling validation loss is progress: it once compared it with
+    # the first fit's lowest loss and stopped after n_iter_no_change epochs
+    from skgf import SemiImplicitBPClassifier
+
+    X, y = iris
+    val = np.arange(X.shape[0]) % 4 == 0
+    est = SemiImplicitBPClassifier(
+        hidden_layer_sizes=(8,), early_stopping=True, warm_start=True, max_iter=30, random_state=0
+    )
+    est.fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
+    rng = np.random.default_rng(0)
+    est.coefs_ = [W + 3 * rng.standard_normal(W.shape) for W in est.coefs_]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(n_iter_no_change=3).fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
+    assert est.n_iter_ > 10
