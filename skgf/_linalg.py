@@ -382,13 +382,13 @@ def _solve_identity_plus_psd(xp, A, R):
 def _identity_plus_psd_inverse(xp, A):
     """``A^{-1}`` for ``A = I + (positive semi-definite)`` (see
     :func:`_solve_identity_plus_psd`), without a product by the identity."""
+    if is_numpy_namespace(xp):
+        try:
+            return _block_inverse(A)
+        except np.linalg.LinAlgError:
+            return ridge_from_gram(xp, A, np.eye(A.shape[0], dtype=A.dtype), 0.0)
     eye = xp.eye(A.shape[0], dtype=A.dtype, device=device_of(A))
-    if not is_numpy_namespace(xp):
-        return _solve_spd_or_ridge(xp, A, eye)
-    try:
-        return _block_inverse(A)
-    except np.linalg.LinAlgError:
-        return ridge_from_gram(xp, A, eye, 0.0)
+    return _solve_spd_or_ridge(xp, A, eye)
 
 
 # From this many rows a float32 ``I + PSD`` matrix is inverted by halves.
@@ -444,7 +444,7 @@ def _kept_plus_product(xp, W_prev, keep, F, A):
     arrays took a sixth of a semi-implicit BP epoch)."""
     numpy = isinstance(F, np.ndarray) and isinstance(W_prev, np.ndarray)
     if not numpy or keep < _MIN_FOLDED_KEEP:
-        return (W_prev if keep == 1.0 else W_prev * keep) + F.T @ A
+        return _kept(W_prev, keep) + F.T @ A
     U = F.T @ (A if keep == 1.0 else A / keep)
     if U.dtype != W_prev.dtype:  # a mixed-precision caller: promote as NumPy does
         return U + W_prev if keep == 1.0 else (U + W_prev) * keep
@@ -452,6 +452,12 @@ def _kept_plus_product(xp, W_prev, keep, F, A):
     if keep != 1.0:
         U *= keep
     return U
+
+
+def _kept(W_prev, keep):
+    """``keep * W_prev``, the weights a proximal step starts from (no copy
+    when nothing is shrunk)."""
+    return W_prev if keep == 1.0 else W_prev * keep
 
 
 def _proximal_start(Z, b_prev, current, lam, alpha):
@@ -519,8 +525,7 @@ def proximal_solve(
     r_sum = xp.sum(R, axis=0) if w is None else w @ R
     Q = Fw.T @ R - c * (s[:, None] * r_sum[None, :])
     U = _solve_spd_or_ridge(xp, G, Q)
-    W0 = W_prev if keep == 1.0 else W_prev * keep
-    return W0 + U, b_prev + c * (r_sum - s @ U)
+    return _kept(W_prev, keep) + U, b_prev + c * (r_sum - s @ U)
 
 
 def _dual_system(xp, F, lam, mu, weights):

@@ -96,6 +96,16 @@ def test_multilabel_targets_are_refused_clearly(Estimator, iris):
         small_estimator(Estimator).fit(X, Y)
 
 
+def _fit_then_move_weights(est, X, y, val):
+    """An early-stopping fit on the rows outside ``val``, validated on
+    ``val``; then its weights moved far from that fit's best (as partial_fit
+    calls in between could move them)."""
+    est.fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
+    assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)
+    rng = np.random.default_rng(0)
+    est.coefs_ = [W + 3 * rng.standard_normal(W.shape) for W in est.coefs_]
+
+
 @pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
 def test_resumed_early_stopping_fit_keeps_the_weights_of_its_best_score(Estimator, iris):
     # weights moved away from the first fit's best (as partial_fit calls in
@@ -105,10 +115,7 @@ def test_resumed_early_stopping_fit_keeps_the_weights_of_its_best_score(Estimato
     X, y = iris
     val = np.arange(X.shape[0]) % 4 == 0
     est = small_estimator(Estimator, early_stopping=True, warm_start=True, max_iter=20)
-    est.fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
-    assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)
-    rng = np.random.default_rng(0)
-    est.coefs_ = [W + 3 * rng.standard_normal(W.shape) for W in est.coefs_]
+    _fit_then_move_weights(est, X, y, val)
     est.set_params(max_iter=1).fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
     assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)
 
@@ -124,9 +131,7 @@ def test_resumed_early_stopping_fit_counts_progress_from_its_resumed_weights(iri
     est = SemiImplicitBPClassifier(
         hidden_layer_sizes=(8,), early_stopping=True, warm_start=True, max_iter=30, random_state=0
     )
-    est.fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
-    rng = np.random.default_rng(0)
-    est.coefs_ = [W + 3 * rng.standard_normal(W.shape) for W in est.coefs_]
+    _fit_then_move_weights(est, X, y, val)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.set_params(n_iter_no_change=3).fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
