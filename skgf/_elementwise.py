@@ -34,7 +34,7 @@ def _executor():
         return _pool["executor"]
 
 
-def _blas_controller():
+def blas_controller():
     """A ``ThreadpoolController`` of the BLAS libraries, found once per process.
 
     Finding the loaded libraries walks every shared object of the process
@@ -53,7 +53,7 @@ def _blas_controller():
 def n_threads():
     """Threads for one pass: as many as BLAS may use (so ``threadpool_limits``
     limits these passes too)."""
-    counts = [info["num_threads"] for info in _blas_controller().info()]
+    counts = [info["num_threads"] for info in blas_controller().info()]
     return max(1, min(max(counts, default=1), os.cpu_count() or 1))
 
 

@@ -494,8 +494,15 @@ class BaseIterativeNetwork(BaseNetwork):
         """One iteration of ``rule`` (an epoch of mini-batches, or a pass of
         its own); writes the weights back and returns the training loss."""
         network = self._network()
+        with rule.running():
+            loss = self._run_rule(xp, rule, network, X, Y, rng, sample_weight)
+        self.coefs_, self.intercepts_ = network.coefs, network.intercepts
+        return float(loss)
+
+    def _run_rule(self, xp, rule, network, X, Y, rng, sample_weight):
+        """The iteration's training loss, after ``rule`` has run its pass or epoch."""
         if isinstance(rule, PassRule):
-            loss = rule.run_pass(
+            return rule.run_pass(
                 network,
                 self._rule_state,
                 X,
@@ -505,10 +512,7 @@ class BaseIterativeNetwork(BaseNetwork):
                 batch_size=self._batch_size(X.shape[0]),
                 pass_index=len(self.loss_curve_),  # over all calls of the fit
             )
-        else:
-            loss = self._run_epoch(xp, rule, network, X, Y, rng, sample_weight)
-        self.coefs_, self.intercepts_ = network.coefs, network.intercepts
-        return float(loss)
+        return self._run_epoch(xp, rule, network, X, Y, rng, sample_weight)
 
     def _run_epoch(self, xp, rule, network, X, Y, rng, sample_weight):
         """One epoch of ``rule.step`` over shuffled mini-batches; the mean

@@ -13,14 +13,18 @@ and ``width x width`` systems (semi-implicit back propagation).
 written for every backend (NumPy, CuPy, other array-API namespaces).
 """
 
+import contextlib
 import importlib
 import math
+import threading
+from pathlib import Path
 
 import numpy as np
 from array_api_compat import is_cupy_array
+from scipy.linalg import lapack
 
 from ._array_api import device_of, is_numpy_namespace, supports_float64
-from ._elementwise import rowwise_in_place
+from ._elementwise import blas_controller, rowwise_in_place
 
 # Relative jitter added to the diagonal before Cholesky (times the mean of
 # the diagonal), raised tenfold on each failure; then eigh takes over.
@@ -39,10 +43,10 @@ def solve_spd(xp, A, B):
     """
     if is_numpy_namespace(xp):
         # NumPy's own LAPACK, not SciPy's: NumPy and SciPy wheels each bundle
-        # an OpenBLAS with its own thread pool, and alternating NumPy matrix
-        # products with SciPy factorisations (semi-implicit BP does both every
-        # mini-batch) made a multi-threaded epoch 4.5x slower than a
-        # single-threaded one (measured).
+        # an OpenBLAS with its own thread pool, and SciPy's runs its large
+        # factorisations well only with its pool unpinned, where the two
+        # pools' spinning threads slow each other down (see
+        # scipy_lapack_single_threaded).
         # The factor that tests definiteness also solves: a general solve
         # would factor A a second time (an LU, twice a Cholesky's work).
         return _cholesky_solve_numpy(A, np.linalg.cholesky(A), B)
@@ -361,20 +365,20 @@ def _solve_identity_plus_psd(xp, A, R):
     """``A^{-1} R`` for ``A = I + (positive semi-definite)``.
 
     Every eigenvalue of such an ``A`` is at least 1, so it is positive
-    definite by construction: NumPy skips :func:`solve_spd`'s Cholesky (when
-    it was a test before a general solve, an eighth of a semi-implicit BP
-    epoch, measured) and solves directly; with at least as many right-hand
-    sides as rows it multiplies by :func:`_block_inverse`. A
-    singular ``A`` (LAPACK's error) falls back to the jittered ridge solve;
-    non-finite entries give non-finite results, which the fits' divergence
-    checks catch.
+    definite by construction: NumPy solves by LAPACK's Cholesky solve
+    (:func:`_lapack_spd_solve`; NumPy's general solve is an LU, twice the
+    work, and its Cholesky has no triangular solve to follow it), and with
+    at least as many right-hand sides as rows it multiplies by
+    :func:`_block_inverse`. A singular ``A`` (LAPACK's error) falls back to
+    the jittered ridge solve; non-finite entries give non-finite results,
+    which the fits' divergence checks catch.
     """
     if not is_numpy_namespace(xp):
         return _solve_spd_or_ridge(xp, A, R)
     try:
         if R.shape[1] >= A.shape[0]:
             return _block_inverse(A) @ R
-        return np.linalg.solve(A, R)
+        return _lapack_spd_solve(A, R)
     except np.linalg.LinAlgError:
         return ridge_from_gram(xp, A, R, 0.0)
 
@@ -391,6 +395,43 @@ def _identity_plus_psd_inverse(xp, A):
     return _solve_spd_or_ridge(xp, A, eye)
 
 
+def _lapack_spd_solve(A, R):
+    """``A^{-1} R`` for a NumPy symmetric positive-definite ``A``, by
+    LAPACK's Cholesky solve (``dposv``) in float64, returned in the inputs'
+    dtype (NumPy's solve also works in float64 for float32 input).
+
+    Run it under :func:`scipy_lapack_single_threaded`: SciPy calls its own
+    BLAS. Raises ``np.linalg.LinAlgError`` when ``A`` is finite but not
+    positive definite; non-finite entries give NaN.
+    """
+    _, solution, info = lapack.dposv(A, R)
+    _check_cholesky(info, A)
+    return solution.astype(np.result_type(A, R), copy=False)
+
+
+def _lapack_spd_inverse(A):
+    """``A^{-1}`` for a NumPy symmetric positive-definite ``A``, from its
+    Cholesky factor (``dpotrf`` and ``dpotri``, half the work of NumPy's LU
+    inverse), in float64. Errors as :func:`_lapack_spd_solve`."""
+    factor, info = lapack.dpotrf(A, lower=1, clean=1)
+    _check_cholesky(info, A)
+    inverse, info = lapack.dpotri(factor, lower=1)
+    _check_cholesky(info, A)
+    # dpotri writes the lower triangle; the upper one is zero (clean=1)
+    inverse += np.tril(inverse, -1).T
+    return inverse
+
+
+def _check_cholesky(info, A):
+    """Raise for a failed LAPACK Cholesky step (``info != 0``), unless the
+    failure is a non-finite ``A``, whose result is left to the caller's
+    non-finite checks (as NumPy's solve leaves NaN in its result)."""
+    if info < 0:
+        raise ValueError(f"illegal argument {-info} to a LAPACK Cholesky routine")
+    if info > 0 and np.isfinite(A).all():
+        raise np.linalg.LinAlgError("matrix is not positive definite")
+
+
 # From this many rows a float32 ``I + PSD`` matrix is inverted by halves.
 _SPLIT_INVERSE_MIN_ROWS = 96
 
@@ -398,29 +439,28 @@ _SPLIT_INVERSE_MIN_ROWS = 96
 def _block_inverse(A):
     """``A^{-1}`` of a NumPy ``A = I + (positive semi-definite)``, symmetric.
 
-    NumPy's inverse (LAPACK, in float64 also for float32 input) runs at a
-    fraction of a matrix product's speed at a few hundred rows (2 cores:
-    0.96 ms at 200 rows, 5.6 ms at 400). A float32 ``A`` of
+    Inverses by Cholesky (:func:`_lapack_spd_inverse`) run at a fraction
+    of a matrix product's speed at a few hundred rows (2 cores: 0.52 ms at
+    200 rows, NumPy's LU inverse 0.81 ms). A float32 ``A`` of
     ``_SPLIT_INVERSE_MIN_ROWS`` rows or more is therefore assembled, in
     float64, from the inverses of its leading half and of its Schur
-    complement and four products (0.64 and 2.0 ms). Both halves are
-    ``I + PSD`` themselves (the Schur complement's inverse is a block of
-    ``A^{-1}``, which is at most ``I``), so neither needs pivoting. The
-    split amplifies rounding by up to the norm of ``A``'s off-diagonal
-    block: on semi-implicit BP's MNIST batches the residual ``A A^{-1} - I``
-    was 3e-11 against LAPACK's 2e-14 at 200 rows (measured; splitting the
-    halves again compounded it, 1e-5 at 333 rows). That is far below
-    float32's rounding, where the result ends; float64 input keeps NumPy's
-    inverse.
+    complement and four products (0.37 ms). Both halves are ``I + PSD``
+    themselves (the Schur complement's inverse is a block of ``A^{-1}``,
+    which is at most ``I``), so both have Cholesky factors. The split
+    amplifies rounding by up to the norm of ``A``'s off-diagonal block: on
+    semi-implicit BP's MNIST batches the residual ``A A^{-1} - I`` was 3e-11
+    against 2e-14 unsplit at 200 rows (measured; splitting the halves again
+    compounded it, 1e-5 at 333 rows). That is far below float32's rounding,
+    where the result ends; float64 input is inverted whole.
     """
     n = A.shape[0]
     if A.dtype != np.float32 or n < _SPLIT_INVERSE_MIN_ROWS:
-        return np.linalg.inv(A)
+        return _lapack_spd_inverse(A).astype(A.dtype, copy=False)
     A = A.astype(np.float64)
     h = n // 2
-    top_inverse = np.linalg.inv(A[:h, :h])
+    top_inverse = _lapack_spd_inverse(A[:h, :h])
     coupling = top_inverse @ A[:h, h:]  # (top block)^-1 times the off-diagonal block
-    schur_inverse = np.linalg.inv(A[h:, h:] - A[h:, :h] @ coupling)
+    schur_inverse = _lapack_spd_inverse(A[h:, h:] - A[h:, :h] @ coupling)
     corner = coupling @ schur_inverse
     inverse = np.empty_like(A)
     inverse[:h, :h] = top_inverse + corner @ coupling.T
@@ -428,6 +468,53 @@ def _block_inverse(A):
     inverse[h:, :h] = -corner.T
     inverse[h:, h:] = schur_inverse
     return inverse.astype(np.float32)
+
+
+_single_thread_lock = threading.Lock()
+_single_thread = {"users": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def scipy_lapack_single_threaded():
+    """SciPy's own BLAS library on one thread while the block runs.
+
+    SciPy's wheels bundle an OpenBLAS apart from NumPy's, each with its own
+    thread pool, whose idle threads spin for a while after each call.
+    Alternating NumPy products with SciPy LAPACK calls on two such pools
+    made a 200-row Cholesky solve take 3.5 ms instead of 0.16 ms on 2 cores
+    (measured; a semi-implicit BP epoch ran 4.5x slower). With SciPy's pool
+    on one thread its calls run on the calling thread. Nested and
+    concurrent blocks share one limit, lifted when the last ends. Where
+    SciPy uses NumPy's library (conda, for one), nothing is changed.
+    """
+    with _single_thread_lock:
+        if _single_thread["users"] == 0:
+            paths = [
+                info["filepath"]
+                for info in blas_controller().info()
+                if _bundled_with_scipy(info["filepath"])
+            ]
+            if paths:
+                selection = blas_controller().select(filepath=paths)
+                _single_thread["limiter"] = selection.limit(limits=1)
+        _single_thread["users"] += 1
+    try:
+        yield
+    finally:
+        with _single_thread_lock:
+            _single_thread["users"] -= 1
+            if _single_thread["users"] == 0 and _single_thread["limiter"] is not None:
+                _single_thread["limiter"].restore_original_limits()
+                _single_thread["limiter"] = None
+
+
+def _bundled_with_scipy(path):
+    """Whether a shared library is one that a SciPy wheel brings for itself
+    (``scipy.libs/`` on Linux and Windows, ``scipy/.dylibs/`` on macOS)."""
+    folder = Path(path).parent
+    return folder.name == "scipy.libs" or (
+        folder.name == ".dylibs" and folder.parent.name == "scipy"
+    )
 
 
 # Below this share of the previous weights, the step multiplies them on their

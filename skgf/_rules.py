@@ -19,11 +19,17 @@ There are two kinds, after what one iteration of the method is:
   the method itself decides when to draw a fresh mini-batch.
 """
 
+import contextlib
 from abc import ABC, abstractmethod
 
 
 class UpdateRule(ABC):  # noqa: B024 - the abstract methods are in the two kinds
     """State handling shared by both kinds of rule (none by default)."""
+
+    def running(self):
+        """A context manager that the loop holds around each iteration (for
+        settings a rule's arithmetic needs while it runs; none by default)."""
+        return contextlib.nullcontext()
 
     def init_state(self, network, rng):
         """State of a fresh fit, after the weights are drawn (``rng``: the

@@ -20,7 +20,12 @@ system, never one of ``n_samples`` rows).
 
 from ._activations import activate, derivative
 from ._array_api import namespace_of
-from ._linalg import ProximalBatchOperator, proximal_solve, squared_norm
+from ._linalg import (
+    ProximalBatchOperator,
+    proximal_solve,
+    scipy_lapack_single_threaded,
+    squared_norm,
+)
 from ._losses import output_error, output_loss
 from ._network import forward_layers
 from ._rules import MiniBatchRule
@@ -133,6 +138,10 @@ class SemiImplicitStep(MiniBatchRule):
         # batch_id -> ProximalBatchOperator of that batch's inputs, for the
         # fit call this rule serves (the loop builds a rule per call)
         self._first_layers = {}
+
+    def running(self):
+        # the proximal solves call SciPy's LAPACK between NumPy's products
+        return scipy_lapack_single_threaded()
 
     def step(self, network, state, X, Y, sample_weight, rng, batch_id=None):
         xp = namespace_of(X)

@@ -11,9 +11,13 @@ from skgf._array_api import numpy_namespace
 from skgf._linalg import (
     GramAccumulator,
     _block_inverse,
+    _bundled_with_scipy,
     _cholesky_solve_numpy,
+    _lapack_spd_inverse,
+    _lapack_spd_solve,
     _solve_identity_plus_psd,
     ridge_from_gram,
+    scipy_lapack_single_threaded,
 )
 from skgf._network import hidden_forward
 
@@ -225,17 +229,84 @@ def test_block_inverse_of_float32_batch_system_is_as_accurate_as_numpys(n):
 
 
 @pytest.mark.parametrize("n, dtype", [(200, np.float64), (95, np.float32)])
-def test_block_inverse_leaves_float64_and_small_matrices_to_numpy(n, dtype):
+def test_unsplit_inverse_is_as_accurate_as_numpys(n, dtype):
+    # float64 input and small matrices are inverted whole, by Cholesky
     K = _batch_system(n, dtype)
-    np.testing.assert_array_equal(_block_inverse(K), np.linalg.inv(K))
+    exact = np.linalg.inv(K.astype(np.float64))
+    inverse = _block_inverse(K)
+    assert inverse.dtype == dtype
+    np.testing.assert_array_equal(inverse, inverse.T)
+    numpy_error = np.abs(np.linalg.inv(K) - exact).max()
+    if dtype == np.float64:  # no float64 reference beyond LAPACK's own: its rounding
+        numpy_error = 1e-13 * np.abs(exact).max()
+    assert np.abs(inverse - exact).max() <= 2 * numpy_error + 1e-7 * np.abs(exact).max()
 
 
-def test_identity_plus_psd_solve_with_few_columns_is_numpys_solve():
-    K = _batch_system(200, np.float32, seed=1)
-    R = np.random.default_rng(2).standard_normal((200, 5)).astype(np.float32)
-    np.testing.assert_array_equal(
-        _solve_identity_plus_psd(numpy_namespace(), K, R), np.linalg.solve(K, R)
-    )
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identity_plus_psd_solve_with_few_columns_is_as_accurate_as_numpys(dtype):
+    K = _batch_system(200, dtype, seed=1)
+    R = np.random.default_rng(2).standard_normal((200, 5)).astype(dtype)
+    K_before, R_before = K.copy(), R.copy()
+    solution = _solve_identity_plus_psd(numpy_namespace(), K, R)
+    assert solution.dtype == dtype
+    np.testing.assert_array_equal(K, K_before)  # LAPACK works on copies
+    np.testing.assert_array_equal(R, R_before)
+    exact = np.linalg.solve(K.astype(np.float64), R.astype(np.float64))
+    # float32: within twice NumPy's own rounding of the float64 solution;
+    # float64: two solvers' rounding apart (condition number in the thousands)
+    numpy_error = np.abs(np.linalg.solve(K, R) - exact).max()
+    assert np.abs(solution - exact).max() <= 2 * numpy_error + 1e-12 * np.abs(exact).max()
+
+
+def test_lapack_cholesky_steps_raise_on_indefinite_and_pass_nan_on():
+    indefinite = np.array([[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(np.linalg.LinAlgError):
+        _lapack_spd_solve(indefinite, np.ones((2, 1)))
+    with pytest.raises(np.linalg.LinAlgError):
+        _lapack_spd_inverse(indefinite)
+    # a NaN goes on to the fits' divergence checks, as NumPy's solve passes it
+    assert np.isnan(_lapack_spd_solve(np.array([[np.nan, 0.0], [0.0, 1.0]]), np.ones((2, 1)))).any()
+    # the singular I + PSD system falls back to the ridge solve
+    singular = np.zeros((3, 3))
+    assert np.isfinite(_solve_identity_plus_psd(numpy_namespace(), singular, np.ones((3, 1)))).all()
+
+
+def _scipy_bundled_threads():
+    from threadpoolctl import threadpool_info
+
+    return [
+        info["num_threads"] for info in threadpool_info() if _bundled_with_scipy(info["filepath"])
+    ]
+
+
+def test_scipy_lapack_single_threaded_pins_scipys_own_blas_and_restores_it():
+    before = _scipy_bundled_threads()
+    if not before:
+        pytest.skip("SciPy shares NumPy's BLAS here: nothing to pin")
+    with scipy_lapack_single_threaded():
+        with scipy_lapack_single_threaded():  # nested: one shared limit
+            assert _scipy_bundled_threads() == [1] * len(before)
+        assert _scipy_bundled_threads() == [1] * len(before)
+    assert _scipy_bundled_threads() == before
+
+
+def test_semi_implicit_bp_solves_with_scipys_blas_pinned(monkeypatch):
+    import skgf._linalg
+    from skgf import SemiImplicitBPRegressor
+
+    if not _scipy_bundled_threads():
+        pytest.skip("SciPy shares NumPy's BLAS here: nothing to pin")
+    seen = []
+    solve = skgf._linalg._lapack_spd_solve
+
+    def recording(A, R):
+        seen.append(_scipy_bundled_threads())
+        return solve(A, R)
+
+    monkeypatch.setattr(skgf._linalg, "_lapack_spd_solve", recording)
+    X = np.random.default_rng(0).standard_normal((60, 30))
+    SemiImplicitBPRegressor(hidden_layer_sizes=(40,), batch_size=20, max_iter=2).fit(X, X[:, 0])
+    assert seen and all(threads == [1] * len(threads) for threads in seen)
 
 
 @pytest.mark.parametrize("k", [200, 500])
