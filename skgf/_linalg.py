@@ -16,10 +16,12 @@ written for every backend (NumPy, CuPy, other array-API namespaces).
 import contextlib
 import importlib
 import math
+import os
 import threading
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 from array_api_compat import is_cupy_array
 from scipy.linalg import lapack
 
@@ -402,11 +404,14 @@ def _lapack_spd_solve(A, R):
 
     Run it under :func:`scipy_lapack_single_threaded`: SciPy calls its own
     BLAS. Raises ``np.linalg.LinAlgError`` when ``A`` is finite but not
-    positive definite; non-finite entries give NaN.
+    positive definite; a non-finite ``A`` gives NaN (where LAPACK stops on
+    it) or whatever non-finite values its arithmetic carries through.
     """
     _, solution, info = lapack.dposv(A, R)
-    _check_cholesky(info, A)
-    return solution.astype(np.result_type(A, R), copy=False)
+    dtype = np.result_type(A, R)
+    if not _cholesky_succeeded(info, A):
+        return np.full(solution.shape, np.nan, dtype=dtype)
+    return solution.astype(dtype, copy=False)
 
 
 def _lapack_spd_inverse(A):
@@ -414,22 +419,26 @@ def _lapack_spd_inverse(A):
     Cholesky factor (``dpotrf`` and ``dpotri``, half the work of NumPy's LU
     inverse), in float64. Errors as :func:`_lapack_spd_solve`."""
     factor, info = lapack.dpotrf(A, lower=1, clean=1)
-    _check_cholesky(info, A)
-    inverse, info = lapack.dpotri(factor, lower=1)
-    _check_cholesky(info, A)
+    if _cholesky_succeeded(info, A):
+        inverse, info = lapack.dpotri(factor, lower=1)
+    if not _cholesky_succeeded(info, A):
+        return np.full(A.shape, np.nan)
     # dpotri writes the lower triangle; the upper one is zero (clean=1)
     inverse += np.tril(inverse, -1).T
     return inverse
 
 
-def _check_cholesky(info, A):
-    """Raise for a failed LAPACK Cholesky step (``info != 0``), unless the
-    failure is a non-finite ``A``, whose result is left to the caller's
-    non-finite checks (as NumPy's solve leaves NaN in its result)."""
+def _cholesky_succeeded(info, A):
+    """Whether a LAPACK Cholesky step succeeded (``info == 0``). A failure on
+    a finite ``A`` raises ``np.linalg.LinAlgError`` (not positive definite);
+    on a non-finite ``A`` it returns ``False``, and the caller returns NaN
+    for the fits' divergence checks (LAPACK leaves the right-hand side as it
+    was, which would pass for a finite answer)."""
     if info < 0:
         raise ValueError(f"illegal argument {-info} to a LAPACK Cholesky routine")
     if info > 0 and np.isfinite(A).all():
         raise np.linalg.LinAlgError("matrix is not positive definite")
+    return info == 0
 
 
 # From this many rows a float32 ``I + PSD`` matrix is inverted by halves.
@@ -471,7 +480,9 @@ def _block_inverse(A):
 
 
 _single_thread_lock = threading.Lock()
-_single_thread = {"users": 0, "limiter": None}
+# users: blocks open in this process; pinned: (library, its thread count
+# before) of each library held to one thread
+_single_thread = {"users": 0, "pinned": []}
 
 
 @contextlib.contextmanager
@@ -483,29 +494,62 @@ def scipy_lapack_single_threaded():
     Alternating NumPy products with SciPy LAPACK calls on two such pools
     made a 200-row Cholesky solve take 3.5 ms instead of 0.16 ms on 2 cores
     (measured; a semi-implicit BP epoch ran 4.5x slower). With SciPy's pool
-    on one thread its calls run on the calling thread. Nested and
-    concurrent blocks share one limit, lifted when the last ends. Where
-    SciPy uses NumPy's library (conda, for one), nothing is changed.
+    on one thread its calls run on the calling thread. The thread count is
+    process-wide: blocks in any thread share one limit, set when the first
+    opens and lifted when the last closes. Where SciPy uses NumPy's library
+    (conda, for one), nothing is changed.
     """
     with _single_thread_lock:
         if _single_thread["users"] == 0:
-            paths = [
-                info["filepath"]
-                for info in blas_controller().info()
-                if _bundled_with_scipy(info["filepath"])
+            libraries = [
+                lib
+                for lib in blas_controller().lib_controllers
+                if _bundled_with_scipy(lib.filepath)
             ]
-            if paths:
-                selection = blas_controller().select(filepath=paths)
-                _single_thread["limiter"] = selection.limit(limits=1)
+            _single_thread["pinned"] = [(lib, lib.get_num_threads()) for lib in libraries]
+            _set_threads([(lib, 1) for lib in libraries])
         _single_thread["users"] += 1
     try:
         yield
     finally:
         with _single_thread_lock:
             _single_thread["users"] -= 1
-            if _single_thread["users"] == 0 and _single_thread["limiter"] is not None:
-                _single_thread["limiter"].restore_original_limits()
-                _single_thread["limiter"] = None
+            if _single_thread["users"] == 0:
+                _set_threads(_single_thread["pinned"])
+                _single_thread["pinned"] = []
+
+
+def _set_threads(counts):
+    """Set each ``(library, threads)`` of ``counts``, from whichever thread
+    calls. threadpoolctl (3.8) lets only one Python thread, the first to set
+    an OpenBLAS limit, change OpenBLAS limits at all until it hands that role
+    back; the block's first and last users may be different threads, so
+    the role is handed back around each change."""
+    release = getattr(
+        getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None
+    )
+    for lib, threads in counts:
+        if threads is None:
+            continue
+        if release is not None:
+            release(force=True)
+        lib.set_num_threads(threads)
+        if release is not None:
+            release(force=True)
+
+
+def _reset_after_fork():
+    """In a forked child no block is open: undo a limit inherited from a
+    block the parent had open, with a fresh lock (the parent's may be held)."""
+    global _single_thread_lock
+    _single_thread_lock = threading.Lock()
+    if _single_thread["users"]:
+        _set_threads(_single_thread["pinned"])
+    _single_thread.update(users=0, pinned=[])
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _bundled_with_scipy(path):
