@@ -21,35 +21,14 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_digits, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.preprocessing import StandardScaler
 
+from benchmarks._data import load_images, split_scaled
 from skgf._lra import LRAClassifier, LRARegressor
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 HIDDEN = (256,)
 EPOCHS = 20
-
-
-def load_images(data_dir, name):
-    """MNIST-style arrays scaled to [0, 1] in float32, or ``None`` if absent."""
-    path = os.path.join(data_dir or "", f"{name}.npz")
-    if not data_dir or not os.path.exists(path):
-        return None
-    with np.load(path) as f:
-        return (
-            f["X_train"].astype(np.float32) / 255,
-            f["y_train"],
-            f["X_test"].astype(np.float32) / 255,
-            f["y_test"],
-        )
-
-
-def split_scaled(X, y):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
 def measure(dataset, label, estimator, data):

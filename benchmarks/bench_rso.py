@@ -22,10 +22,9 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_digits, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.preprocessing import StandardScaler
 
+from benchmarks._data import load_images, split_scaled
 from skgf._array_api import numpy_namespace
 from skgf._network import Network, forward, init_weights
 from skgf._rso import RSOClassifier, RSORegressor
@@ -34,26 +33,6 @@ from skgf._rso_rule import RandomSearchPass
 # the naive reference lives with the tests
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from _rso_reference import NaiveRandomSearch, make_pass  # noqa: E402
-
-
-def load_mnist(data_dir):
-    """MNIST scaled to [0, 1] in float32, or ``None`` if absent."""
-    path = os.path.join(data_dir or "", "mnist.npz")
-    if not data_dir or not os.path.exists(path):
-        return None
-    with np.load(path) as f:
-        return (
-            f["X_train"].astype(np.float32) / 255,
-            f["y_train"],
-            f["X_test"].astype(np.float32) / 255,
-            f["y_test"],
-        )
-
-
-def split_scaled(X, y):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
 # ---------------------------------------------------------------- throughput
@@ -248,7 +227,7 @@ def mnist_rows(data, quick):
 
 def run(data_dir=None, quick=False):
     rows = []
-    data = load_mnist(data_dir)
+    data = load_images(data_dir)
 
     print("Proposal throughput (one batch, one network, same proposals):")
     if data is not None:

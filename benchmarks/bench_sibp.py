@@ -31,10 +31,9 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_digits, make_friedman1
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.preprocessing import StandardScaler
 
+from benchmarks._data import load_images, split_scaled
 from skgf._array_api import numpy_namespace
 from skgf._linalg import _block_inverse, _lapack_spd_solve, scipy_lapack_single_threaded
 from skgf._network import init_weights, layer_sizes
@@ -43,26 +42,6 @@ from skgf._sibp import SemiImplicitBPClassifier, SemiImplicitBPRegressor
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 SEED = 0
-
-
-def load_mnist(data_dir):
-    """MNIST scaled to [0, 1] in float32, or ``None`` if absent."""
-    path = os.path.join(data_dir or "", "mnist.npz")
-    if not data_dir or not os.path.exists(path):
-        return None
-    with np.load(path) as f:
-        return (
-            f["X_train"].astype(np.float32) / 255,
-            f["y_train"],
-            f["X_test"].astype(np.float32) / 255,
-            f["y_test"],
-        )
-
-
-def split_scaled(X, y):
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0)
-    scaler = StandardScaler().fit(X_tr)
-    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
 
 
 def timed_fit(est, X, y):
@@ -179,7 +158,7 @@ def whole_fit_row(dataset, label, est, X, y, X_te, y_te):
 
 
 def mnist(data_dir, quick):
-    data = load_mnist(data_dir)
+    data = load_images(data_dir)
     if data is None:
         print("  MNIST not found (pass --data-dir); skipping the SIBP MNIST benchmark.")
         return [], None

@@ -17,21 +17,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
+from benchmarks._data import load_images
 from skgf import ZORBClassifier
-
-
-def load_mnist(data_dir, name="mnist"):
-    """MNIST-style arrays scaled to [0, 1] in float32, or ``None`` if absent."""
-    path = os.path.join(data_dir or "", f"{name}.npz")
-    if not data_dir or not os.path.exists(path):
-        return None
-    with np.load(path) as f:
-        return (
-            f["X_train"].astype(np.float32) / 255,
-            f["y_train"],
-            f["X_test"].astype(np.float32) / 255,
-            f["y_test"],
-        )
 
 
 def zorb_flops(n, sizes):
@@ -257,7 +244,7 @@ def peak_fit_memory(estimator, X, y):
 
 
 def run(data_dir=None, quick=False):
-    data = load_mnist(data_dir)
+    data = load_images(data_dir)
     if data is None:
         print("MNIST not found (pass --data-dir); skipping the ZORB MNIST benchmark.")
         return []

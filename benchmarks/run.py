@@ -23,15 +23,14 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, mak
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import Ridge, RidgeClassifier
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import skgf  # noqa: E402
+from benchmarks._data import split_scaled  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results")
 
@@ -54,13 +53,6 @@ def machine():
         f"{threads} BLAS threads, Python {platform.python_version()}, "
         f"numpy {np.__version__}, scikit-learn {__import__('sklearn').__version__}"
     )
-
-
-def split_scaled(X, y):
-    """75/25 split (random_state=0), StandardScaler fitted on the training part."""
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
-    scaler = StandardScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
 def bundled_sets():
