@@ -21,7 +21,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import threadpoolctl
 from array_api_compat import is_cupy_array
 from scipy.linalg import lapack
 
@@ -404,8 +403,10 @@ def _lapack_spd_solve(A, R):
 
     Run it under :func:`scipy_lapack_single_threaded`: SciPy calls its own
     BLAS. Raises ``np.linalg.LinAlgError`` when ``A`` is finite but not
-    positive definite; a non-finite ``A`` gives NaN (where LAPACK stops on
-    it) or whatever non-finite values its arithmetic carries through.
+    positive definite; a non-finite ``A`` gives NaN where LAPACK stops on
+    it. An infinite entry it does not stop on (one on the diagonal alone)
+    can give a finite result; in the fits such an entry comes from an
+    overflowing forward pass, whose loss the divergence checks catch.
     """
     _, solution, info = lapack.dposv(A, R)
     dtype = np.result_type(A, R)
@@ -481,8 +482,9 @@ def _block_inverse(A):
 
 _single_thread_lock = threading.Lock()
 # users: blocks open in this process; pinned: (library, its thread count
-# before) of each library held to one thread
-_single_thread = {"users": 0, "pinned": []}
+# before) of each library held to one thread; generation: bumped in a forked
+# child, whose inherited open blocks must not close again
+_single_thread = {"users": 0, "pinned": [], "generation": 0}
 
 
 @contextlib.contextmanager
@@ -496,8 +498,11 @@ def scipy_lapack_single_threaded():
     (measured; a semi-implicit BP epoch ran 4.5x slower). With SciPy's pool
     on one thread its calls run on the calling thread. The thread count is
     process-wide: blocks in any thread share one limit, set when the first
-    opens and lifted when the last closes. Where SciPy uses NumPy's library
-    (conda, for one), nothing is changed.
+    opens and lifted when the last closes (to the count it found: a limit
+    that other code set on SciPy's library meanwhile and lifted after is
+    undone by this restore, as between any two overlapping save-and-restore
+    scopes). Where SciPy uses NumPy's library (conda, for one), nothing is
+    changed. The limit changes speed only, never results.
     """
     with _single_thread_lock:
         if _single_thread["users"] == 0:
@@ -509,43 +514,40 @@ def scipy_lapack_single_threaded():
             _single_thread["pinned"] = [(lib, lib.get_num_threads()) for lib in libraries]
             _set_threads([(lib, 1) for lib in libraries])
         _single_thread["users"] += 1
+        generation = _single_thread["generation"]
     try:
         yield
     finally:
         with _single_thread_lock:
-            _single_thread["users"] -= 1
-            if _single_thread["users"] == 0:
-                _set_threads(_single_thread["pinned"])
-                _single_thread["pinned"] = []
+            if _single_thread["generation"] == generation:
+                _single_thread["users"] -= 1
+                if _single_thread["users"] == 0:
+                    _set_threads(_single_thread["pinned"])
+                    _single_thread["pinned"] = []
 
 
 def _set_threads(counts):
     """Set each ``(library, threads)`` of ``counts``, from whichever thread
-    calls. threadpoolctl (3.8) lets only one Python thread, the first to set
-    an OpenBLAS limit, change OpenBLAS limits at all until it hands that role
-    back; the block's first and last users may be different threads, so
-    the role is handed back around each change."""
-    release = getattr(
-        getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None
-    )
+    calls. threadpoolctl 3.8 lets only one Python thread at a time (the first
+    to set an OpenBLAS limit) change OpenBLAS limits through its public
+    setter, and silently ignores the others; a block's first and last users
+    may be different threads, so the library's own setter is called
+    directly where threadpoolctl has one (it does not take that role from a
+    user's ``threadpool_limits`` in another thread either)."""
     for lib, threads in counts:
-        if threads is None:
-            continue
-        if release is not None:
-            release(force=True)
-        lib.set_num_threads(threads)
-        if release is not None:
-            release(force=True)
+        if threads is not None:
+            getattr(lib, "_real_set_num_threads", lib.set_num_threads)(threads)
 
 
 def _reset_after_fork():
     """In a forked child no block is open: undo a limit inherited from a
-    block the parent had open, with a fresh lock (the parent's may be held)."""
+    block the parent had open, with a fresh lock (the parent's may be held),
+    and let the inherited blocks' exits pass (a new generation)."""
     global _single_thread_lock
     _single_thread_lock = threading.Lock()
     if _single_thread["users"]:
         _set_threads(_single_thread["pinned"])
-    _single_thread.update(users=0, pinned=[])
+    _single_thread.update(users=0, pinned=[], generation=_single_thread["generation"] + 1)
 
 
 if hasattr(os, "register_at_fork"):

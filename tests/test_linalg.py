@@ -336,15 +336,17 @@ def test_scipy_lapack_single_threaded_across_threads():
     def worker_block():
         with scipy_lapack_single_threaded():
             opened.set()
-            release.wait(10)
+            assert release.wait(10)
 
     with ThreadPoolExecutor(1) as pool:
         done = pool.submit(worker_block)
-        opened.wait(10)
-        with scipy_lapack_single_threaded():
+        try:
+            assert opened.wait(10)
+            with scipy_lapack_single_threaded():
+                assert _blas_threads()[0] == [1] * len(before)
             assert _blas_threads()[0] == [1] * len(before)
-        assert _blas_threads()[0] == [1] * len(before)
-        release.set()
+        finally:
+            release.set()
         done.result()
     assert _blas_threads()[0] == before
 
