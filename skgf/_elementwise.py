@@ -57,23 +57,28 @@ def n_threads():
     return max(1, min(max(counts, default=1), os.cpu_count() or 1))
 
 
-def _row_blocks(Z):
-    """``Z`` itself when it is too small for threads (or not 2-d), else one
-    block of rows per thread."""
+def _row_slices(Z):
+    """One slice of ``Z``'s rows per thread; a single one when ``Z`` is too
+    small for threads (or not 2-d)."""
     threads = n_threads() if Z.size >= _MIN_PARALLEL_SIZE and Z.ndim == 2 else 1
     if threads == 1:
-        return [Z]
+        return [slice(None)]
     step = -(-Z.shape[0] // threads)
-    return [Z[start : start + step] for start in range(0, Z.shape[0], step)]
+    return [slice(start, start + step) for start in range(0, Z.shape[0], step)]
+
+
+def for_row_slices(fn, Z):
+    """``fn(rows)`` for every slice of rows of ``Z`` (:func:`_row_slices`),
+    in threads when there are several; returns the results in order."""
+    slices = _row_slices(Z)
+    if len(slices) == 1:
+        return [fn(slices[0])]
+    return [future.result() for future in [_executor().submit(fn, s) for s in slices]]
 
 
 def _map_blocks(fn, Z):
-    """``fn`` of every row block of ``Z`` (:func:`_row_blocks`), in threads
-    when there are several."""
-    blocks = _row_blocks(Z)
-    if len(blocks) == 1:
-        return [fn(Z)]
-    return [future.result() for future in [_executor().submit(fn, B) for B in blocks]]
+    """``fn`` of every row block of ``Z`` (:func:`_row_slices`)."""
+    return for_row_slices(lambda rows: fn(Z[rows]), Z)
 
 
 def rowwise_in_place(fn, Z):

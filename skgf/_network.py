@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._activations import activate, activate_in_place
-from ._array_api import device_of, host_to, is_numpy_namespace, to_numpy
-from ._elementwise import rowwise_in_place
+from ._array_api import device_of, host_to, is_numpy_namespace, numpy_namespace, to_numpy
+from ._elementwise import for_row_slices, rowwise_in_place
 
 
 @dataclass
@@ -149,6 +149,33 @@ def hidden_forward(xp, X, coefs, intercepts, activation, ranges=None, out=None, 
         rows = _output_rows(out, X, None) if is_numpy_namespace(xp) else None
         H = X - shift if rows is None else np.subtract(X, shift, out=rows)
     return H
+
+
+def hidden_forward_units(X, coefs, intercepts, activation, ranges, out, shift=None):
+    """:func:`hidden_forward` of NumPy rows ``X``, transposed (units x rows)
+    and written into ``out``, a buffer of that shape; returns ``out``.
+
+    The layers below the last run as in :func:`hidden_forward`; the last
+    one's product is ``W.T @ H.T``, then the bias, the activation and the
+    ``shift`` (one value per unit, or ``None``) run on blocks of units in
+    threads, with the same elementwise operations as :func:`_numpy_layer`
+    (the product itself may round differently from ``H @ W``). Layers must
+    share ``X``'s dtype.
+    """
+    last = len(coefs) - 1
+    H = hidden_forward(numpy_namespace(), X, coefs[:last], intercepts[:last], activation, ranges)
+    Z = np.matmul(coefs[last].T, H.T, out=out)
+    value_range = None if ranges is None else ranges[last]
+    b = intercepts[last]
+
+    def finish(units):
+        block = Z[units]
+        block += b[units, None]
+        unit_shift = None if shift is None else shift[units, None]
+        activate_in_place(activation, block, value_range, unit_shift)
+
+    for_row_slices(finish, Z)
+    return Z
 
 
 def _output_rows(out, H, W):

@@ -19,7 +19,7 @@ from skgf._linalg import (
     ridge_from_gram,
     scipy_lapack_single_threaded,
 )
-from skgf._network import hidden_forward
+from skgf._network import hidden_forward, hidden_forward_units
 
 from _references import lstsq_reference
 
@@ -179,6 +179,53 @@ def test_gram_of_pre_shifted_rows_matches_gram_of_rows():
         np.testing.assert_allclose(got, want, rtol=1e-9)
     with pytest.raises(ValueError, match="shifted"):
         GramAccumulator(numpy_namespace()).add(H, T, shifted=True)
+
+
+@pytest.mark.parametrize("namespace", ["numpy", "array_api_strict"])
+def test_gram_of_units_by_rows_blocks_matches_gram_of_rows(namespace):
+    # ZORB's transposed blocks [H.T; codes.T; 1] (first one unshifted, the
+    # others shifted by their caller, a partial last block) against add()
+    rng = np.random.default_rng(2)
+    H = rng.standard_normal((300, 7)) + 50.0
+    codes = rng.integers(0, 3, 300)
+    T = (codes[:, None] == np.arange(3)[None, :]).astype(float)
+    whole = GramAccumulator(numpy_namespace())
+    whole.add(H, T)
+    xp = numpy_namespace() if namespace == "numpy" else pytest.importorskip(namespace)
+    blocks = GramAccumulator(xp)
+    for sl in (slice(0, 128), slice(128, 256), slice(256, 300)):
+        shift = 0 if blocks.shift is None else np.asarray(blocks.row_shift())
+        B = np.concatenate([(H[sl] - shift).T, T[sl].T, np.ones((1, sl.stop - sl.start))])
+        blocks.add_units_by_rows(xp.asarray(B), 3, shifted=sl.start > 0)
+    for got, want in zip(blocks.solve(1e-3), whole.solve(1e-3)):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9)
+    assert blocks.n == whole.n == 300
+    np.testing.assert_allclose(np.asarray(blocks.t_sum), T.sum(axis=0))
+    with pytest.raises(ValueError, match="shifted"):
+        GramAccumulator(numpy_namespace()).add_units_by_rows(B, 3, shifted=True)
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forward_by_units_matches_forward_by_rows(name, dtype):
+    # two layers, the last transposed into a buffer wider than the chunk,
+    # with and without the shift
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((700, 30)).astype(dtype)
+    coefs = [rng.standard_normal((30, 40)).astype(dtype), rng.standard_normal((40, 600))]
+    coefs[1] = (coefs[1] / 6).astype(dtype)
+    intercepts = [rng.standard_normal(40).astype(dtype), rng.standard_normal(600).astype(dtype)]
+    ranges = [(-2.0, 3.0), (-1.0, 0.5)] if name == "tanh" else None
+    shift = rng.standard_normal(600).astype(dtype)
+    xp = numpy_namespace()
+    by_rows = hidden_forward(xp, X, coefs, intercepts, name, ranges)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for unit_shift in (None, shift):
+        buffer = np.full((600, 800), np.nan, dtype)
+        out = hidden_forward_units(X, coefs, intercepts, name, ranges, buffer[:, :700], unit_shift)
+        assert np.shares_memory(out, buffer) and np.isnan(buffer[:, 700:]).all()
+        want = by_rows if unit_shift is None else by_rows - unit_shift
+        np.testing.assert_allclose(out, want.T, **tol)
 
 
 def test_elementwise_threads_follow_blas_limits():
