@@ -55,10 +55,11 @@ def activate_in_place(name, Z, value_range=None, shift=None):
     The same operations in the same order as :func:`activate`, so the
     result is bit-identical; for arrays the caller owns (a fresh
     pre-activation), which saves the temporaries of every step.
-    ``shift`` (one value per column, or ``None``) is subtracted from the
-    result; for bounded activations it joins the last addition, so it costs
-    no pass of its own, and the result is then within a rounding of
-    ``activate(Z) - shift`` rather than bit-identical to it.
+    ``shift`` (one value per column, or a column of one value per row, or
+    ``None``) is subtracted from the result; for bounded activations it
+    joins the last addition, so it costs no pass of its own, and the result
+    is then within a rounding of ``activate(Z) - shift`` rather than
+    bit-identical to it.
     """
     if not is_bounded(name):
         if name == "relu":

@@ -195,41 +195,44 @@ class GramAccumulator:
         self.h_sum = self.h_sum + xp.astype(ones @ Hw, acc)[0, :]
         self.t_sum = self.t_sum + T_sum
 
-    def add_units_by_rows(self, B, n_targets, shifted=False):
+    def add_units_by_rows(self, B, n_targets, overwrite_rows=False, shifted=False):
         """Add rows given transposed in one block ``B = [H.T; T.T; 1]``: the
         rows ``H`` (n, d) as columns, their ``n_targets`` targets ``T`` below
         them, and a row of ones.
 
-        ``shifted`` says ``H.T`` is already minus :meth:`row_shift` (one
-        value per row of ``B``); else the shift is subtracted here, in place
-        for NumPy. One symmetric product ``B @ B.T`` (a BLAS syrk) then holds
+        ``shifted`` says the top block ``H.T`` is already minus
+        :meth:`row_shift` (one value per row of ``H.T``); else the shift is
+        subtracted here, in place when ``overwrite_rows`` allows it (NumPy).
+        One symmetric product ``B @ B.T`` (NumPy: a BLAS syrk) then holds
         every sum of :meth:`add`: ``H^T H``, ``H^T T``, ``H^T 1`` and
         ``T^T 1`` are its blocks. So the rows are read once, where
         :meth:`add` reads them again for ``H^T T`` and ``H^T 1``; the sums
-        agree up to the rounding order of the product.
+        agree up to the rounding order of the product. The product also
+        holds ``T^T T`` (unused): worth it for few targets only.
         """
+        xp = self.xp
         d = B.shape[0] - n_targets - 1
         if self.shift is None:
             if shifted:
                 raise ValueError("rows cannot come shifted before the first rows set the shift")
-            xp = self.xp
             self._start(
                 xp.permute_dims(B[:d, :], (1, 0)), xp.permute_dims(B[d:-1, :], (1, 0)), None
             )
         if not shifted:
-            B = self._shift_units(B, d)
-        products = B @ self.xp.permute_dims(B, (1, 0))
+            B = self._shift_units(B, d, overwrite_rows)
+        products = B @ xp.permute_dims(B, (1, 0))
         self._accumulate("HtH", products[:d, :d])
         self._accumulate("HtT", products[:d, d:-1])
         self._accumulate("h_sum", products[:d, -1])
         self._accumulate("t_sum", products[d:-1, -1])
         self.n += B.shape[1]
 
-    def _shift_units(self, B, d):
-        """``B`` with :meth:`row_shift` subtracted from its first ``d`` rows
-        (in place for NumPy, on blocks of rows in threads)."""
+    def _shift_units(self, B, d, overwrite_rows):
+        """``B`` with :meth:`row_shift` subtracted from its first ``d`` rows:
+        in place (on blocks of rows in threads) for a NumPy ``B`` that may be
+        overwritten, else in a new block."""
         shift = self.xp.reshape(self.row_shift(), (-1, 1))
-        if not isinstance(B, np.ndarray):
+        if not (overwrite_rows and isinstance(B, np.ndarray)):
             return self.xp.concat([B[:d, :] - shift, B[d:, :]], axis=0)
 
         def subtract(units):

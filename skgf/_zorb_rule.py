@@ -215,9 +215,14 @@ def _layer_input(xp, X, step, out=None, shift=None):
 def _units_by_rows_applies(xp, X, row_codes, step, weights):
     """Whether :func:`_units_by_rows_gram` serves the layer: rows with class
     codes and no weights, above the input layer (whose rows are ``X``
-    itself: transposing them would cost more than it saves); for NumPy,
-    with every layer below in ``X``'s dtype."""
+    itself: transposing them would cost more than it saves), with few
+    classes next to the layer's input width (its symmetric product also
+    sums ``codes.T @ codes``: ``n_classes^2`` more terms a row, at most
+    1/64 of the Gram's own here); for NumPy, with every layer below in
+    ``X``'s dtype."""
     if row_codes is None or weights is not None or step.layer == 0:
+        return False
+    if 8 * step.distinct.shape[0] > step.coefs[step.layer].shape[0]:
         return False
     below = step.coefs[: step.layer] + step.intercepts[: step.layer]
     return not is_numpy_namespace(xp) or all(a.dtype == X.dtype for a in below)
@@ -234,8 +239,10 @@ def _units_by_rows_gram(xp, X, row_codes, step, n_chunk_rows, visit):
     (MNIST (2000,): 55 ms of a 2.1 s fit); a row-major block with the codes
     beside ``H`` would make its rows strided, which doubled the time of the
     activation's elementwise passes. NumPy computes ``H.T`` (shifted, after
-    the first chunk) straight into the contiguous top of one reused buffer;
-    other namespaces assemble the block, so that they sum the same products.
+    the first chunk) straight into the top of one reused buffer, contiguous
+    for every chunk but a shorter last one; other namespaces assemble the
+    block (shifted in the forward pass after the first chunk), so that they
+    sum the same products.
     """
     gram = GramAccumulator(xp)
     width, n_classes = step.coefs[step.layer].shape[0], step.distinct.shape[0]
@@ -246,13 +253,14 @@ def _units_by_rows_gram(xp, X, row_codes, step, n_chunk_rows, visit):
         buffer[-1] = 1
     for sl in visit(gen_batches(X.shape[0], n_chunk_rows)):
         codes = xp.astype(classes[:, None] == row_codes[None, sl], X.dtype)
+        shift = gram.row_shift()
         if buffer is None:
-            B, shifted = _units_by_rows_block(xp, X[sl, ...], step, codes), False
+            B = _units_by_rows_block(xp, X[sl, ...], step, codes, shift)
         else:
-            B, shifted = buffer[:, : sl.stop - sl.start], gram.shift is not None
-            _units_by_rows_forward(X[sl, ...], step, B[:width], gram.row_shift())
+            B = buffer[:, : sl.stop - sl.start]
+            _units_by_rows_forward(X[sl, ...], step, B[:width], shift)
             B[width:-1] = codes
-        gram.add_units_by_rows(B, n_classes, shifted=shifted)
+        gram.add_units_by_rows(B, n_classes, overwrite_rows=True, shifted=shift is not None)
     return gram
 
 
@@ -270,9 +278,10 @@ def _units_by_rows_forward(X, step, out, shift):
     )
 
 
-def _units_by_rows_block(xp, X, step, codes):
-    """Any namespace: the block ``[H.T; codes; 1]`` of the rows ``X``."""
-    H = _layer_input(xp, X, step)
+def _units_by_rows_block(xp, X, step, codes, shift):
+    """Any namespace: the block ``[(H - shift).T; codes; 1]`` of the rows
+    ``X`` (``shift``: one value per unit, or ``None``)."""
+    H = _layer_input(xp, X, step, shift=shift)
     ones = xp.ones((1, H.shape[0]), dtype=H.dtype, device=device_of(H))
     return xp.concat([xp.permute_dims(H, (1, 0)), codes, ones], axis=0)
 

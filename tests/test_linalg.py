@@ -196,7 +196,9 @@ def test_gram_of_units_by_rows_blocks_matches_gram_of_rows(namespace):
     for sl in (slice(0, 128), slice(128, 256), slice(256, 300)):
         shift = 0 if blocks.shift is None else np.asarray(blocks.row_shift())
         B = np.concatenate([(H[sl] - shift).T, T[sl].T, np.ones((1, sl.stop - sl.start))])
+        B_before = B.copy()
         blocks.add_units_by_rows(xp.asarray(B), 3, shifted=sl.start > 0)
+        np.testing.assert_array_equal(B, B_before)  # not overwrite_rows: left alone
     for got, want in zip(blocks.solve(1e-3), whole.solve(1e-3)):
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-9)
     assert blocks.n == whole.n == 300

@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgf import ZORBClassifier, ZORBRegressor
+from skgf import ZORBClassifier, ZORBRegressor, _zorb_rule
 from skgf._array_api import numpy_namespace
 from skgf._network import LANDMARK_SCALE, landmark_layer
 from skgf._zorb_rule import TargetSweep
@@ -146,6 +146,33 @@ def test_chunked_fit_equals_single_chunk(Estimator):
     np.testing.assert_allclose(
         getattr(one, output)(X), getattr(many, output)(X), rtol=1e-8, atol=1e-8
     )
+
+
+@pytest.mark.parametrize("params", [dict(), dict(random_feature_weight=1.0, activation="relu")])
+def test_transposed_class_blocks_match_row_chunks(monkeypatch, params):
+    """The hidden layers' transposed blocks of class codes (several chunks
+    of ~1000 rows, a shorter last one, elementwise passes in threads)
+    against the row-major chunks they replace, in float64."""
+    X, y = make_classification(
+        n_samples=2500, n_features=20, n_informative=12, n_classes=4, random_state=0
+    )
+
+    def fit():
+        with sklearn.config_context(working_memory=8):
+            clf = ZORBClassifier(hidden_layer_sizes=(300, 40), random_state=0, **params)
+            return clf.fit(X, y).predict_proba(X)
+
+    applies = _zorb_rule._units_by_rows_applies
+    taken = []
+    monkeypatch.setattr(
+        _zorb_rule,
+        "_units_by_rows_applies",
+        lambda *args: taken.append(applies(*args)) or taken[-1],
+    )
+    blocks = fit()
+    assert taken == [False, True, True]  # the input layer keeps its row chunks
+    monkeypatch.setattr(_zorb_rule, "_units_by_rows_applies", lambda *args: False)
+    np.testing.assert_allclose(blocks, fit(), rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize(
