@@ -197,19 +197,15 @@ def layer_gram(xp, X, T_rows, row_codes, step, n_chunk_rows, weights=None, visit
     return gram
 
 
-def _layer_input(xp, X, step, out=None, shift=None):
-    """Rows ``X`` through the fitted layers below ``step.layer`` (:func:`hidden_forward`)."""
+def _layer_input(xp, X, step, out=None, shift=None, transposed=False):
+    """Rows ``X`` through the fitted layers below ``step.layer``
+    (:func:`hidden_forward`); with ``transposed`` (NumPy), units x rows
+    into ``out`` (:func:`hidden_forward_units`)."""
     layer, targets = step.layer, step.targets
-    return hidden_forward(
-        xp,
-        X,
-        step.coefs[:layer],
-        step.intercepts[:layer],
-        targets.activation,
-        targets.ranges,
-        out=out,
-        shift=shift,
-    )
+    args = (X, step.coefs[:layer], step.intercepts[:layer], targets.activation, targets.ranges)
+    if transposed:
+        return hidden_forward_units(*args, out=out, shift=shift)
+    return hidden_forward(xp, *args, out=out, shift=shift)
 
 
 def _units_by_rows_applies(xp, X, row_codes, step, weights):
@@ -258,24 +254,10 @@ def _units_by_rows_gram(xp, X, row_codes, step, n_chunk_rows, visit):
             B = _units_by_rows_block(xp, X[sl, ...], step, codes, shift)
         else:
             B = buffer[:, : sl.stop - sl.start]
-            _units_by_rows_forward(X[sl, ...], step, B[:width], shift)
+            _layer_input(xp, X[sl, ...], step, B[:width], shift, transposed=True)
             B[width:-1] = codes
         gram.add_units_by_rows(B, n_classes, overwrite_rows=True, shifted=shift is not None)
     return gram
-
-
-def _units_by_rows_forward(X, step, out, shift):
-    """NumPy: the layer input of the rows ``X`` transposed into ``out``."""
-    layer, targets = step.layer, step.targets
-    hidden_forward_units(
-        X,
-        step.coefs[:layer],
-        step.intercepts[:layer],
-        targets.activation,
-        targets.ranges,
-        out=out,
-        shift=shift,
-    )
 
 
 def _units_by_rows_block(xp, X, step, codes, shift):
