@@ -158,7 +158,7 @@ def hidden_forward_units(X, coefs, intercepts, activation, ranges, out, shift=No
     The layers below the last run as in :func:`hidden_forward`; the last
     one's product is ``W.T @ H.T``, then the bias, the activation and the
     ``shift`` (one value per unit, or ``None``) run on blocks of units in
-    threads, with the same elementwise operations as :func:`_numpy_layer`
+    threads, by the same :func:`_finish_layer` as :func:`_numpy_layer`
     (the product itself may round differently from ``H @ W``). Layers must
     share ``X``'s dtype.
     """
@@ -169,10 +169,8 @@ def hidden_forward_units(X, coefs, intercepts, activation, ranges, out, shift=No
     b = intercepts[last]
 
     def finish(units):
-        block = Z[units]
-        block += b[units, None]
         unit_shift = None if shift is None else shift[units, None]
-        activate_in_place(activation, block, value_range, unit_shift)
+        _finish_layer(Z[units], b[units, None], activation, value_range, unit_shift)
 
     for_row_slices(finish, Z)
     return Z
@@ -202,10 +200,17 @@ def _numpy_layer(H, W, b, activation, value_range, out=None, shift=None):
     on row blocks in threads (bit-identical to the serial pass)."""
 
     def finish(Z):
-        Z += b
-        activate_in_place(activation, Z, value_range, shift)
+        _finish_layer(Z, b, activation, value_range, shift)
 
     return rowwise_in_place(finish, np.matmul(H, W, out=out))
+
+
+def _finish_layer(Z, b, activation, value_range, shift):
+    """A layer's product ``Z`` (a NumPy block the caller owns) made its
+    output in place: the bias ``b``, the activation, minus the ``shift``
+    (both broadcast against ``Z``, or ``shift`` ``None``)."""
+    Z += b
+    activate_in_place(activation, Z, value_range, shift)
 
 
 def forward(xp, X, coefs, intercepts, activation, ranges=None):
