@@ -39,8 +39,14 @@ class _BaseRSO(BaseIterativeNetwork):
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
-    # ``batch_size="auto"`` is min(1000, n_samples)
+    # ``batch_size="auto"``: 1000 rows, or 1/40 of them on sets above 40,000
+    # rows (at most 2000): a pass costs batch rows x proposals whatever the
+    # set's size, and on a large set the more precise decisions of a larger
+    # batch lift the plateau (MNIST: 0.946 at 1000 rows, 0.954 at 1500;
+    # doc/rso.rst, "Defaults")
     _auto_batch_size = 1000
+    _auto_batch_fraction = 40
+    _auto_max_batch_size = 2000
     # Predictions clip each feature to its training range, as rec-LRA's and
     # SIBP's do: a ReLU network extrapolates without bound on rows far outside
     # it (diabetes with three far-out test rows: R^2 -35.7 without, 0.03 with)
@@ -110,6 +116,12 @@ class _BaseRSO(BaseIterativeNetwork):
             alpha=self._alpha_value() * self._alpha_scale,
         )
 
+    def _batch_size(self, n_samples):
+        if self.batch_size != "auto":
+            return super()._batch_size(n_samples)
+        rows = max(self._auto_batch_size, n_samples // self._auto_batch_fraction)
+        return min(rows, self._auto_max_batch_size, n_samples)
+
     @property
     def acceptance_rates_(self):
         """Fraction of the proposals of each pass that changed a weight."""
@@ -134,7 +146,8 @@ _RSO_DOCS = {
         Hidden activation (ReLU in the paper).
     batch_size : int or "auto", default="auto"
         Rows of the mini-batch on which each proposal is judged; ``"auto"``
-        is ``min(1000, n_samples)``. Larger batches judge proposals more
+        is ``min(1000, n_samples)``, or ``n_samples / 40`` (at most 2000) on
+        sets of more than 40,000 rows. Larger batches judge proposals more
         reliably at a proportional cost per proposal. With ``batch_size >=
         n_samples`` every proposal is judged on the whole training set.
     max_iter : int, default=10

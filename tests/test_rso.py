@@ -120,6 +120,21 @@ def test_annealing_schedule():
     assert annealing_factor(2.0, 0.1, "constant", 5, 10) == 2.0
 
 
+@pytest.mark.parametrize("Estimator", [RSOClassifier, RSORegressor])
+def test_auto_batch_size_grows_on_large_sets(Estimator):
+    auto = Estimator()._batch_size
+    assert [auto(n) for n in (50, 1000, 40_000, 54_000, 60_000, 10**6)] == [
+        50,
+        1000,
+        1000,
+        1350,
+        1500,
+        2000,
+    ]
+    assert Estimator(batch_size=3000)._batch_size(60_000) == 3000
+    assert Estimator(batch_size=3000)._batch_size(500) == 500
+
+
 # ------------------------------------------------------------------ accuracy
 def test_digits_floor():
     """The issue asks >= 0.95 on this split. Defaults measure 0.978 (seed 0,
