@@ -81,7 +81,8 @@ class BaseIterativeNetwork(BaseNetwork):
     _alpha_scale = 1.0
     # Initial weights of the method (see ``_network.init_weights``).
     _init_scheme = "glorot_uniform"
-    # ``batch_size="auto"`` means min(_auto_batch_size, n_samples) rows, but
+    # ``batch_size="auto"`` means min(_auto_batch_rows(n_samples), n_samples)
+    # rows (_auto_batch_size unless a method scales it with the set), but
     # no more than n_samples / _auto_min_batches (rounded up) and no fewer
     # than _auto_min_batch_rows: a method whose steps are small sets
     # _auto_min_batches so that a small data set still gets that many
@@ -667,12 +668,18 @@ class BaseIterativeNetwork(BaseNetwork):
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
+            preferred = self._auto_batch_rows(n_samples)
             if n_samples < self._auto_split_from:
-                return min(self._auto_batch_size, n_samples)
+                return min(preferred, n_samples)
             rows = -(-n_samples // self._auto_min_batches)  # ceil
             rows = max(rows, self._auto_min_batch_rows)
-            return max(1, min(self._auto_batch_size, rows, n_samples))
+            return max(1, min(preferred, rows, n_samples))
         return min(self.batch_size, n_samples)
+
+    def _auto_batch_rows(self, n_samples):
+        """Rows of a ``batch_size="auto"`` mini-batch before the small-set
+        limits of :meth:`_batch_size`."""
+        return self._auto_batch_size
 
     def _minibatches(self, n_samples, rng, shuffle=True):
         """Host index arrays of one epoch's mini-batches."""

@@ -116,11 +116,9 @@ class _BaseRSO(BaseIterativeNetwork):
             alpha=self._alpha_value() * self._alpha_scale,
         )
 
-    def _batch_size(self, n_samples):
-        if self.batch_size != "auto":
-            return super()._batch_size(n_samples)
+    def _auto_batch_rows(self, n_samples):
         rows = max(self._auto_batch_size, n_samples // self._auto_batch_fraction)
-        return min(rows, self._auto_max_batch_size, n_samples)
+        return min(rows, self._auto_max_batch_size)
 
     @property
     def acceptance_rates_(self):
