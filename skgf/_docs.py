@@ -79,6 +79,22 @@ _SHARED = {
         Whether the last fit stopped on a validation score
         (``early_stopping=True``, or ``"auto"`` on more than 10,000 rows or
         with ``X_val``; never after ``partial_fit``).""",
+    "alpha_search_": """alpha_ : float
+        The L2 penalty of the last fit: ``alpha``, or the value
+        ``alpha="auto"`` took.
+    alphas_ : ndarray of shape (n_candidates,)
+        The candidate penalties of the ``alpha="auto"`` search; only when
+        the last fit ran one.
+    alpha_validation_losses_ : ndarray of shape (n_candidates,)
+        Held-out loss of each of ``alphas_``; only when the last fit ran the
+        search.""",
+    "alpha_auto": """``"auto"`` chooses the penalty on held-out rows, as
+        ``LogisticRegressionCV`` chooses ``C``: a fresh ``fit`` of 50 to
+        10,000 rows fits each candidate on 80 %% of them (stratified for
+        classifiers; on all of them, scored on ``X_val``, when it is given),
+        keeps the one of lowest held-out loss and refits on every row with
+        it. Other fits use the first candidate (a ``warm_start`` fit keeps
+        the penalty it resumes with); ``alpha_`` says which was used.""",
     "n_iter_": """n_iter_ : int
         Number of iterations run by the last call to ``fit`` (1 after
         ``partial_fit``), as ``MLPClassifier`` counts them; ``loss_curve_``

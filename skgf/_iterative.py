@@ -51,6 +51,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import HIDDEN_ACTIVATIONS
+from ._alpha_search import FitDiverged, search_alpha
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import BaseNetwork, _caller_level, _copy_array
 from ._callbacks import FitProgress, callback_management_context
@@ -101,12 +102,32 @@ class BaseIterativeNetwork(BaseNetwork):
     # ... at most this (rec-LRA caps it at the small-set value it was tuned at)
     _AUTO_ALPHA_MAX = float("inf")
 
+    # alpha="auto" in a fit of _AUTO_ALPHA_SEARCH_ROWS rows (both bounds
+    # included): the penalty is chosen on held-out rows among
+    # _auto_alpha_candidates (``_alpha_search.py``); otherwise it is the
+    # first candidate. A classifier lists its candidates; a regressor's are
+    # the row rule above times _AUTO_ALPHA_FACTORS.
+    _AUTO_ALPHA_CANDIDATES = None
+    _AUTO_ALPHA_FACTORS = (1.0, 3.0, 10.0)
+    _AUTO_ALPHA_SEARCH_ROWS = (50, 10000)
+
+    def _auto_alpha_candidates(self, rows):
+        """The penalties ``alpha="auto"`` chooses from, for ``rows``
+        training rows (weighted); the first is its value without a search."""
+        if self._AUTO_ALPHA_CANDIDATES is not None:
+            return self._AUTO_ALPHA_CANDIDATES
+        base = min(self._AUTO_ALPHA_ROWS / max(rows, 1), self._AUTO_ALPHA_MAX)
+        return tuple(base * factor for factor in self._AUTO_ALPHA_FACTORS)
+
     def _alpha_value(self):
-        """``alpha``, with ``"auto"`` resolved for the rows seen so far."""
-        if self.alpha == "auto":
-            rows = max(getattr(self, "_rows_seen", 1), 1)
-            return min(self._AUTO_ALPHA_ROWS / rows, self._AUTO_ALPHA_MAX)
-        return self.alpha
+        """``alpha``, with ``"auto"`` resolved: the penalty the search chose,
+        or the first candidate for the rows seen so far."""
+        if self.alpha != "auto":
+            return self.alpha
+        searched = getattr(self, "_searched_alpha", None)
+        if searched is not None:
+            return searched
+        return self._auto_alpha_candidates(getattr(self, "_rows_seen", 1))[0]
 
     @abstractmethod
     def _make_rule(self):
@@ -167,6 +188,13 @@ class BaseIterativeNetwork(BaseNetwork):
         # fit_context: the fit's callbacks (progress) and validation set
         progress = fit_context.get("progress") or FitProgress.silent()
         validation = fit_context.get("validation")
+        if not incremental:
+            search_alpha(self, xp, X, Y, hidden, rng, sample_weight, validation)
+        self._train(xp, X, Y, hidden, rng, incremental, sample_weight, progress, validation)
+        self.alpha_ = float(self._alpha_value())
+
+    def _train(self, xp, X, Y, hidden, rng, incremental, sample_weight, progress, validation):
+        """One fit or ``partial_fit`` call's training, with the penalty set."""
         self.do_early_stopping_ = self._resolve_early_stopping(
             X.shape[0], validation is not None, incremental
         )
@@ -300,7 +328,7 @@ class BaseIterativeNetwork(BaseNetwork):
                 task = progress.begin(self._iteration_name)
                 failed = self._iterate_once(xp, rule, X, Y, rng, weights)
             except KeyboardInterrupt:
-                if not losses:
+                if not losses or self._searching_alpha:
                     raise  # nothing of this call to keep: _fit restores the estimator
                 self._set_model_state(start_state)  # undo the half-run iteration
                 self._warn_interrupted(len(losses))
@@ -318,7 +346,7 @@ class BaseIterativeNetwork(BaseNetwork):
                 )
             except KeyboardInterrupt:  # while scoring: undo the unscored iteration
                 self._undo_last_iteration(start_state, losses, n_scores)
-                if not losses:
+                if not losses or self._searching_alpha:
                     raise
                 self._warn_interrupted(len(losses))
                 ended_by = "interrupt"
@@ -381,8 +409,12 @@ class BaseIterativeNetwork(BaseNetwork):
         attributes["n_outputs_"] = self.coefs_[-1].shape[1]
         return attributes
 
+    # True while the fits of the alpha="auto" search run: they print no
+    # iterations, and an interrupt ends the whole fit
+    _searching_alpha = False
+
     def _print_iteration(self, start):
-        if not self.verbose:
+        if not self.verbose or self._searching_alpha:
             return
         val = (
             f", validation score = {self.validation_scores_[-1]:.6f}"
@@ -473,7 +505,7 @@ class BaseIterativeNetwork(BaseNetwork):
     def _raise_diverged(self, loss):
         """A non-finite first iteration: nothing to keep (``_fit`` restores
         the estimator as it was before the call)."""
-        raise ValueError(
+        raise FitDiverged(
             f"{type(self).__name__}: the training loss (or the weights) became "
             f"{loss} in the first iteration of this fit: the updates diverged. "
             "Scale the features (e.g. StandardScaler) or the targets, or lower "
@@ -709,9 +741,12 @@ class BaseIterativeNetwork(BaseNetwork):
         split_rng.set_state(state)
         return split_rng
 
-    def _validation_split(self, xp, X, Y, rng, sample_weight=None):
+    def _validation_split(self, xp, X, Y, rng, sample_weight=None, fraction=None):
+        """Training and held-out rows: ``fraction`` of them held out
+        (``validation_fraction`` by default), stratified for classifiers."""
+        fraction = self.validation_fraction if fraction is None else fraction
         n = X.shape[0]
-        n_val = int(np.ceil(self.validation_fraction * n))  # as train_test_split
+        n_val = int(np.ceil(fraction * n))  # as train_test_split
         if n_val < 1 or n - n_val < 1:
             raise ValueError(
                 f"early_stopping needs at least one training and one validation "
@@ -722,14 +757,12 @@ class BaseIterativeNetwork(BaseNetwork):
         try:
             train, val = train_test_split(
                 np.arange(n),
-                test_size=self.validation_fraction,
+                test_size=fraction,
                 random_state=rng,
                 stratify=stratify,
             )
         except ValueError:  # a class too small to stratify
-            train, val = train_test_split(
-                np.arange(n), test_size=self.validation_fraction, random_state=rng
-            )
+            train, val = train_test_split(np.arange(n), test_size=fraction, random_state=rng)
         if train.size < 1 or val.size < 1:
             raise ValueError(
                 f"early_stopping needs at least one training and one validation "

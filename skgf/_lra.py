@@ -61,7 +61,7 @@ class _BaseLRA(BaseIterativeNetwork):
         self,
         hidden_layer_sizes=(100,),
         activation="relu",
-        alpha=1e-4,
+        alpha="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
         max_iter=200,
@@ -147,14 +147,14 @@ _LRA_DOCS = {
     "params": """activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden activation, applied both in the forward pass and to each
         layer's nudged target (the paper uses ReLU).
-    alpha : float or "auto", default=1e-4 for the classifier, "auto" for the regressor
+    alpha : float or "auto", default="auto"
         L2 penalty, added to every local update as in ``MLPClassifier``
         (``(a^T e + alpha W) / batch_size``), and to the feedback updates.
-        ``"auto"`` is ``min(0.3, 100 / n_rows)`` for the ``n_rows`` rows
-        given to ``fit``, held-out ones included (for ``partial_fit``: all
-        rows given so far): a penalty that
-        keeps small noisy sets from being overfitted and fades on large
-        ones.
+        %(alpha_auto)s The classifier's candidates are 1e-4, 0.03 and 0.3;
+        the regressor's are ``a``, ``3 a`` and ``10 a`` with ``a = min(0.3,
+        100 / n_rows)`` for the ``n_rows`` rows given to ``fit`` (for
+        ``partial_fit``: all rows given so far), a penalty that fades on
+        large sets.
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(200, n_samples)`` rows, but at
         most ``ceil(n_samples / 10)`` and at least 8 rows from 100 rows on:
@@ -222,6 +222,7 @@ _LRA_DOCS = {
     %(validation_scores_)s
     %(best_validation_score_)s
     %(do_early_stopping_)s
+    %(alpha_search_)s
     %(n_iter_)s
     %(n_layers_)s
     %(n_outputs_)s""",
@@ -262,6 +263,11 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
     (1, 10)
     """
 
+    # alpha="auto": the classifier's penalties to choose from; the first is
+    # MLPClassifier's, and 0.3 keeps adult's 89 one-hot columns from being
+    # overfitted (doc/lra.rst, "Defaults")
+    _AUTO_ALPHA_CANDIDATES = (1e-4, 0.03, 0.3)
+
     _parameter_constraints = {
         **_BaseLRA._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -271,7 +277,7 @@ class LRAClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseLRA):
         self,
         hidden_layer_sizes=(100,),
         activation="relu",
-        alpha=1e-4,
+        alpha="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
         max_iter=200,
@@ -376,7 +382,6 @@ class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
         warm_start=False,
         device=None,
     ):
-        # alpha="auto" (the classifier keeps MLP's 1e-4): see doc/lra.rst, "Defaults".
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,

@@ -70,7 +70,7 @@ class _BaseRSO(BaseIterativeNetwork):
         visiting_order="unit",
         batch_refresh=200,
         weight_init="he_normal",
-        alpha=3.0,
+        alpha="auto",
         random_state=None,
         verbose=False,
         warm_start=False,
@@ -135,11 +135,11 @@ _RSO_DOCS = {
         it on when ``fit`` gets more than 10,000 rows or an ``X_val``. Off by
         default: RSO's few passes rarely stop early, so the held-out rows
         would only be missing from the search.""",
-    "alpha": """alpha : float or "auto", default=3.0
+    "alpha": """alpha : float or "auto", default="auto"
         L2 penalty with ``MLPClassifier``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
         kept when the batch loss plus the penalty drops. ``0`` is the paper's
-        rule; ``"auto"`` is ``3000 / n_rows`` for ``n_rows`` training rows.""",
+        rule. %(alpha_auto)s The candidates are 3, 10 and 30.""",
     "params": """activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden activation (ReLU in the paper).
     batch_size : int or "auto", default="auto"
@@ -212,6 +212,7 @@ _RSO_DOCS = {
     %(validation_scores_)s
     %(best_validation_score_)s
     %(do_early_stopping_)s
+    %(alpha_search_)s
     %(n_layers_)s
     %(n_outputs_)s""",
     "notes": """The proposals are evaluated incrementally on cached activations of the
@@ -261,6 +262,10 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
     5
     """
 
+    # alpha="auto": the classifier's penalties to choose from; the first is
+    # the constant default of earlier versions (doc/rso.rst, "Defaults")
+    _AUTO_ALPHA_CANDIDATES = (3.0, 10.0, 30.0)
+
     _parameter_constraints = {
         **_BaseRSO._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -284,7 +289,7 @@ class RSOClassifier(IterativeClassifierMixin, NetworkClassifierMixin, _BaseRSO):
         visiting_order="unit",
         batch_refresh=200,
         weight_init="he_normal",
-        alpha=3.0,
+        alpha="auto",
         class_weight=None,
         random_state=None,
         verbose=False,
@@ -321,9 +326,10 @@ _RSO_REGRESSOR_DOCS = {
     "alpha": """alpha : float or "auto", default="auto"
         L2 penalty with ``MLPRegressor``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
-        kept when the batch loss plus the penalty drops. ``"auto"`` is
-        ``3000 / n_rows`` for ``n_rows`` training rows (for ``partial_fit``:
-        all rows given so far); ``0`` is the paper's rule.""",
+        kept when the batch loss plus the penalty drops. ``0`` is the
+        paper's rule. %(alpha_auto)s The candidates are ``a``, ``3 a`` and
+        ``10 a`` with ``a = 3000 / n_rows`` for ``n_rows`` training rows (for
+        ``partial_fit``: all rows given so far).""",
 }
 
 
@@ -372,7 +378,6 @@ class RSORegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseRSO):
         warm_start=False,
         device=None,
     ):
-        # alpha="auto" (the classifier's is a constant 3): doc/rso.rst, "Defaults"
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,

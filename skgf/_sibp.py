@@ -44,7 +44,7 @@ class _BaseSIBP(BaseIterativeNetwork):
         neuron_step_size=0.1,
         proximal_weight=0.01,
         refinement_steps=0,
-        alpha=0.03,
+        alpha="auto",
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
@@ -86,11 +86,11 @@ class _BaseSIBP(BaseIterativeNetwork):
 
 
 _SIBP_DOCS = {
-    "alpha": """alpha : float or "auto", default=0.03
+    "alpha": """alpha : float or "auto", default="auto"
         L2 penalty with ``MLPClassifier``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum), applied inside the proximal solve, not
-        to the biases. Not in the paper. ``"auto"`` is the regressor's
-        ``3000 / n_rows``, strong on small sets.""",
+        to the biases. Not in the paper. %(alpha_auto)s The candidates are
+        0.03, 0.3 and 1.""",
     "method": """Each mini-batch takes one explicit gradient step on the output neurons
     (step ``neuron_step_size``) to get an output target; then, top layer
     first, each layer's weights and bias take a proximal step (a ridge-like
@@ -145,6 +145,7 @@ _SIBP_DOCS = {
     %(validation_scores_)s
     %(best_validation_score_)s
     %(do_early_stopping_)s
+    %(alpha_search_)s
     %(n_iter_)s
     %(n_layers_)s
     %(n_outputs_)s""",
@@ -175,6 +176,10 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
     10
     """
 
+    # alpha="auto": the classifier's penalties to choose from; the first is
+    # the constant default of earlier versions (doc/sibp.rst, "Defaults")
+    _AUTO_ALPHA_CANDIDATES = (0.03, 0.3, 1.0)
+
     _parameter_constraints = {
         **_BaseSIBP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -188,7 +193,7 @@ class SemiImplicitBPClassifier(IterativeClassifierMixin, NetworkClassifierMixin,
         neuron_step_size=0.1,
         proximal_weight=0.01,
         refinement_steps=0,
-        alpha=0.03,
+        alpha="auto",
         batch_size="auto",
         max_iter=200,
         tol=1e-4,
@@ -228,10 +233,11 @@ _SIBP_REGRESSOR_DOCS = {
     "alpha": """alpha : float or "auto", default="auto"
         L2 penalty with ``MLPRegressor``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum), applied inside the proximal solve, not
-        to the biases. ``"auto"`` is ``3000 / n_rows`` for ``n_rows``
-        training rows (for ``partial_fit``: all rows given so far): strong
-        on small noisy sets, which otherwise overfit, and weak on large
-        ones. Not in the paper.""",
+        to the biases. Not in the paper. %(alpha_auto)s The candidates are
+        ``a``, ``3 a`` and ``10 a`` with ``a = 3000 / n_rows`` for
+        ``n_rows`` training rows (for ``partial_fit``: all rows given so
+        far): strong on small noisy sets, which otherwise overfit, and weak
+        on large ones.""",
 }
 
 
@@ -279,7 +285,6 @@ class SemiImplicitBPRegressor(IterativeRegressorMixin, NetworkRegressorMixin, _B
         warm_start=False,
         device=None,
     ):
-        # alpha="auto" (the classifier's is a constant 0.03): doc/sibp.rst, "Defaults"
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,

@@ -265,7 +265,10 @@ def test_interrupt_while_scoring_undoes_only_that_iteration(
     # Ctrl-C during the validation pass of epoch 4: epochs 1-3 are kept
     # (the fit was once lost whole); during the first one's it propagates
     X, y = cancer
-    est = LRAClassifier(hidden_layer_sizes=(8,), max_iter=10, early_stopping=True, random_state=0)
+    # a fixed alpha: the alpha="auto" search would score its candidates too
+    est = LRAClassifier(
+        hidden_layer_sizes=(8,), max_iter=10, early_stopping=True, alpha=1e-4, random_state=0
+    )
     calls = []
     score = type(est)._validation_score_and_loss
 
@@ -313,7 +316,8 @@ def test_user_validation_set_trains_on_every_row(cancer):
     """No hidden split: with ``X_val`` the first epoch sees all the rows, as
     a fit without early stopping does."""
     X, y = cancer
-    params = dict(hidden_layer_sizes=(8,), max_iter=1, random_state=0)
+    # a fixed alpha (alpha="auto" would choose it on other rows in each fit)
+    params = dict(hidden_layer_sizes=(8,), max_iter=1, alpha=1e-4, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         plain = LRAClassifier(**params).fit(X, y)
@@ -409,13 +413,15 @@ def test_warm_start_holds_out_the_same_rows(cancer, monkeypatch):
     held_out = []
     original = LRAClassifier._validation_split
 
-    def spy(self, xp, X, Y, rng, sample_weight=None):
-        parts = original(self, xp, X, Y, rng, sample_weight)
+    def spy(self, xp, X, Y, rng, sample_weight=None, fraction=None):
+        parts = original(self, xp, X, Y, rng, sample_weight, fraction)
         held_out.append(np.asarray(parts[2]))
         return parts
 
     monkeypatch.setattr(LRAClassifier, "_validation_split", spy)
-    est = LRAClassifier(max_iter=2, early_stopping=True, warm_start=True, random_state=None)
+    est = LRAClassifier(
+        max_iter=2, early_stopping=True, warm_start=True, alpha=1e-4, random_state=None
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)

@@ -469,7 +469,12 @@ def test_fixed_batches_factor_the_first_layer_once(monkeypatch, shuffle):
     X, y = load_wine(return_X_y=True)
     X = StandardScaler().fit_transform(X)
     params = dict(
-        hidden_layer_sizes=(20,), batch_size=40, max_iter=4, shuffle=shuffle, random_state=0
+        hidden_layer_sizes=(20,),
+        batch_size=40,
+        max_iter=4,
+        shuffle=shuffle,
+        alpha=0.03,  # fixed: the alpha="auto" search would build operators too
+        random_state=0,
     )
     built = []
     operator_class = skgf._sibp_rule.ProximalBatchOperator

@@ -1,0 +1,125 @@
+"""``alpha="auto"``: the L2 penalty chosen on held-out rows.
+
+The iterative estimators' default penalty is picked as
+``LogisticRegressionCV`` picks ``C``, from a short list of candidates: each
+candidate is fitted on 80 % of the training rows (stratified for
+classifiers), scored by the loss the fit minimises on the other 20 % (or on
+``X_val`` when ``fit`` is given one), and the final model is fitted on every
+row with the lowest-loss candidate. The held-out loss, not the accuracy,
+decides: on a few hundred rows the accuracy moves in steps of one row, the
+loss does not. Why a choice and not one value: a penalty strong enough for a
+set where the linear model is the best model (adult) costs a set with much
+to learn (letter) up to 9 points (doc/robustness.rst, "The penalty").
+
+The search runs only on a fresh ``fit`` with ``_AUTO_ALPHA_SEARCH_ROWS``
+rows: below them too few rows can be held out, and above them the fit is
+long and a penalty matters less (``early_stopping="auto"`` takes over there).
+Every candidate starts from the weights the final fit starts from (a copy of
+the fit's random state), so when the first candidate wins the model is the
+one the fit would give without a search.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._callbacks import FitProgress
+
+# Fraction of the rows held out to score the candidates.
+HELD_OUT_FRACTION = 0.2
+
+
+class FitDiverged(ValueError):
+    """The first iteration of a fit diverged: there is nothing to keep."""
+
+
+def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
+    """Set ``model._searched_alpha`` (and the search's fitted attributes)
+    for this ``fit`` call, or clear them; ``rng`` is left untouched."""
+    if model.warm_start and hasattr(model, "coefs_"):
+        return  # a resumed fit keeps the penalty it was fitted with
+    for name in ("_searched_alpha", "alphas_", "alpha_validation_losses_"):
+        model.__dict__.pop(name, None)  # of an earlier fit
+    rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
+    candidates = model._auto_alpha_candidates(rows)
+    low, high = model._AUTO_ALPHA_SEARCH_ROWS
+    if model.alpha != "auto" or len(candidates) < 2 or not low <= X.shape[0] <= high:
+        return
+    if validation is None:
+        X_fit, Y_fit, X_val, Y_val, w_fit, w_val = model._validation_split(
+            xp, X, Y, _copy_of(rng), sample_weight, fraction=HELD_OUT_FRACTION
+        )
+    else:  # the caller's own held-out rows
+        (X_fit, Y_fit, w_fit), (X_val, Y_val, w_val) = (X, Y, sample_weight), validation
+    losses = []
+    model._searching_alpha = True
+    try:
+        for alpha in candidates:
+            model._searched_alpha = alpha
+            losses.append(
+                _held_out_loss(
+                    model,
+                    xp,
+                    (X_fit, Y_fit, w_fit),
+                    (X_val, Y_val, w_val),
+                    hidden,
+                    rng,
+                    stop_on_held_out=validation is not None,
+                )
+            )
+    finally:
+        model._searching_alpha = False
+        _forget_weights(model)  # the final fit starts afresh (also with warm_start)
+    # the first of equal losses: the weakest penalty that does as well
+    model._searched_alpha = candidates[int(np.argmin(losses))]
+    model.alphas_ = np.asarray(candidates, dtype=float)
+    model.alpha_validation_losses_ = np.asarray(losses, dtype=float)
+    if model.verbose:
+        scores = ", ".join(f"alpha={a:.4g}: {loss:.6f}" for a, loss in zip(candidates, losses))
+        print(
+            f"[{type(model).__name__}] alpha='auto', held-out loss {scores}; "
+            f"fitting with alpha={model._searched_alpha:.4g}"
+        )
+
+
+def _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out):
+    """Held-out loss of a fit with the current ``_searched_alpha``
+    (infinite when the fit diverges at once). ``stop_on_held_out``: the
+    held-out rows are the caller's ``X_val``, which the fit's early stopping
+    uses as the final fit's does."""
+    X_fit, Y_fit, w_fit = fit_rows
+    validation = held_out if stop_on_held_out else None
+    _forget_weights(model)  # not the previous candidate's (warm_start)
+    with warnings.catch_warnings():
+        # the final fit warns about itself; a candidate's warnings say nothing
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            model._train(
+                xp,
+                X_fit,
+                Y_fit,
+                hidden,
+                _copy_of(rng),
+                False,
+                w_fit,
+                FitProgress.silent(),
+                validation,
+            )
+        except FitDiverged:
+            return np.inf
+    loss = model._validation_score_and_loss(xp, *held_out)[1]
+    return float(loss) if np.isfinite(loss) else np.inf
+
+
+def _forget_weights(model):
+    for name in ("coefs_", "intercepts_"):
+        model.__dict__.pop(name, None)
+
+
+def _copy_of(rng):
+    """A generator in ``rng``'s state, so that drawing from it leaves
+    ``rng`` as it was."""
+    copy = np.random.RandomState()
+    copy.set_state(rng.get_state())
+    return copy
