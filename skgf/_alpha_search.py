@@ -16,7 +16,11 @@ rows: below them too few rows can be held out, and above them the fit is
 long and a penalty matters less (``early_stopping="auto"`` takes over there).
 Every candidate starts from the weights the final fit starts from (a copy of
 the fit's random state), so when the first candidate wins the model is the
-one the fit would give without a search.
+one the fit would give without a search. The candidates go from the weakest
+penalty up, and the search stops at the first one whose held-out loss rises
+above the one before it: as the penalty grows the held-out loss falls, then
+rises, so a stronger one would fit worse still, and where the first
+candidate wins (most sets) a third fit is saved.
 """
 
 import warnings
@@ -24,27 +28,28 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._base import FitDiverged
 from ._callbacks import FitProgress
 
 # Fraction of the rows held out to score the candidates.
 HELD_OUT_FRACTION = 0.2
 
 
-class FitDiverged(ValueError):
-    """The first iteration of a fit diverged: there is nothing to keep."""
-
-
 def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
-    """Set ``model._searched_alpha`` (and the search's fitted attributes)
-    for this ``fit`` call, or clear them; ``rng`` is left untouched."""
-    if model.warm_start and hasattr(model, "coefs_"):
-        return  # a resumed fit keeps the penalty it was fitted with
-    for name in ("_searched_alpha", "alphas_", "alpha_validation_losses_"):
+    """Pin the penalty of ``alpha="auto"`` for this ``fit`` call in
+    ``model._searched_alpha`` (with the search's fitted attributes when it
+    runs); ``rng`` is left untouched."""
+    for name in ("alphas_", "alpha_validation_losses_"):
         model.__dict__.pop(name, None)  # of an earlier fit
-    rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
-    candidates = model._auto_alpha_candidates(rows)
+    if model.alpha != "auto":
+        model._searched_alpha = model.alpha  # what a later warm "auto" fit keeps
+        return
+    if model.warm_start and hasattr(model, "coefs_"):
+        return  # a resumed fit keeps the penalty it resumes with
+    model.__dict__.pop("_searched_alpha", None)
+    candidates = model._AUTO_ALPHA_CANDIDATES
     low, high = model._AUTO_ALPHA_SEARCH_ROWS
-    if model.alpha != "auto" or len(candidates) < 2 or not low <= X.shape[0] <= high:
+    if candidates is None or not low <= X.shape[0] <= high:
         return
     if validation is None:
         X_fit, Y_fit, X_val, Y_val, w_fit, w_val = model._validation_split(
@@ -52,28 +57,23 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
         )
     else:  # the caller's own held-out rows
         (X_fit, Y_fit, w_fit), (X_val, Y_val, w_val) = (X, Y, sample_weight), validation
-    losses = []
-    model._searching_alpha = True
-    try:
-        for alpha in candidates:
-            model._searched_alpha = alpha
-            losses.append(
-                _held_out_loss(
-                    model,
-                    xp,
-                    (X_fit, Y_fit, w_fit),
-                    (X_val, Y_val, w_val),
-                    hidden,
-                    rng,
-                    stop_on_held_out=validation is not None,
-                )
-            )
-    finally:
-        model._searching_alpha = False
-        _forget_weights(model)  # the final fit starts afresh (also with warm_start)
-    # the first of equal losses: the weakest penalty that does as well
-    model._searched_alpha = candidates[int(np.argmin(losses))]
-    model.alphas_ = np.asarray(candidates, dtype=float)
+    if any(w is not None and not float(xp.sum(w)) > 0 for w in (w_fit, w_val)):
+        return  # a side of zero weight: nothing to fit or to judge on
+    losses = _held_out_losses(
+        model,
+        xp,
+        candidates,
+        (X_fit, Y_fit, w_fit),
+        (X_val, Y_val, w_val),
+        hidden,
+        rng,
+        stop_on_held_out=validation is not None,
+    )
+    # the weakest penalty within tol of the lowest loss: a stronger one must
+    # do better by more than noise
+    chosen = next(i for i, loss in enumerate(losses) if loss <= min(losses) + model.tol)
+    model._searched_alpha = candidates[chosen]
+    model.alphas_ = np.asarray(candidates[: len(losses)], dtype=float)
     model.alpha_validation_losses_ = np.asarray(losses, dtype=float)
     if model.verbose:
         scores = ", ".join(f"alpha={a:.4g}: {loss:.6f}" for a, loss in zip(candidates, losses))
@@ -81,6 +81,26 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
             f"[{type(model).__name__}] alpha='auto', held-out loss {scores}; "
             f"fitting with alpha={model._searched_alpha:.4g}"
         )
+
+
+def _held_out_losses(model, xp, candidates, fit_rows, held_out, hidden, rng, stop_on_held_out):
+    """Held-out loss of each candidate fitted, weakest first, up to the
+    first whose loss rises (as the penalty grows the held-out loss falls,
+    then rises: a stronger one would fit worse still)."""
+    losses = []
+    model._searching_alpha = True
+    try:
+        for alpha in candidates:
+            model._searched_alpha = alpha
+            losses.append(
+                _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out)
+            )
+            if len(losses) > 1 and losses[-1] > losses[-2]:
+                break
+    finally:
+        model._searching_alpha = False
+        _forget_weights(model)  # the final fit starts afresh (also with warm_start)
+    return losses
 
 
 def _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out):
@@ -91,6 +111,8 @@ def _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out)
     X_fit, Y_fit, w_fit = fit_rows
     validation = held_out if stop_on_held_out else None
     _forget_weights(model)  # not the previous candidate's (warm_start)
+    # (catch_warnings is process-wide: a fit running in another thread at
+    # the same time may lose its ConvergenceWarnings while this one runs)
     with warnings.catch_warnings():
         # the final fit warns about itself; a candidate's warnings say nothing
         warnings.simplefilter("ignore", ConvergenceWarning)

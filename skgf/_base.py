@@ -117,6 +117,10 @@ def _check_class_weight(class_weight):
             )
 
 
+class FitDiverged(ValueError):
+    """The first iteration of a fit diverged: there is nothing to keep."""
+
+
 def _caller_level():
     """``stacklevel`` of the first frame above the call that is outside skgf
     and scikit-learn (Python 3.12's ``skip_file_prefixes``, by hand)."""

@@ -82,19 +82,21 @@ _SHARED = {
     "alpha_search_": """alpha_ : float
         The L2 penalty of the last fit: ``alpha``, or the value
         ``alpha="auto"`` took.
-    alphas_ : ndarray of shape (n_candidates,)
-        The candidate penalties of the ``alpha="auto"`` search; only when
-        the last fit ran one.
-    alpha_validation_losses_ : ndarray of shape (n_candidates,)
+    alphas_ : ndarray of shape (n_tried,)
+        The candidate penalties the ``alpha="auto"`` search fitted, weakest
+        first (it stops at the first whose held-out loss rises); only when
+        the last fit ran one (a classifier's ``fit``).
+    alpha_validation_losses_ : ndarray of shape (n_tried,)
         Held-out loss of each of ``alphas_``; only when the last fit ran the
         search.""",
     "alpha_auto": """``"auto"`` chooses the penalty on held-out rows, as
         ``LogisticRegressionCV`` chooses ``C``: a fresh ``fit`` of 50 to
-        10,000 rows fits each candidate on 80 %% of them (stratified for
-        classifiers; on all of them, scored on ``X_val``, when it is given),
-        keeps the one of lowest held-out loss and refits on every row with
-        it. Other fits use the first candidate (a ``warm_start`` fit keeps
-        the penalty it resumes with); ``alpha_`` says which was used.""",
+        10,000 rows fits each candidate on 80 % of them, stratified (on all
+        of them, scored on ``X_val``, when it is given), from the weakest up
+        until the held-out loss rises, and refits on every row with the
+        candidate of lowest held-out loss. Other fits use the first
+        candidate (a ``warm_start`` fit keeps the penalty it resumes with);
+        ``alpha_`` says which was used.""",
     "n_iter_": """n_iter_ : int
         Number of iterations run by the last call to ``fit`` (1 after
         ``partial_fit``), as ``MLPClassifier`` counts them; ``loss_curve_``

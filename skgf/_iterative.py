@@ -17,7 +17,9 @@ Sample weights reach the rule scaled to mean 1 over the iteration's rows
 uses ``alpha * self._alpha_scale``, the scaling factor ``n_rows /
 sum(weights)`` (1 without weights), so that the objective is the one of the
 data with every row repeated as often as its weight says (full-batch fits
-with integer weights equal fits of the repeated rows).
+with integer weights equal fits of the repeated rows, for a given penalty:
+a classifier's ``alpha="auto"`` chooses it on a split of the rows, which
+differs between weighted and repeated rows).
 
 Weights: ``BaseNetwork`` validates ``sample_weight`` and multiplies in
 ``class_weight``; the loop here scales them to mean 1 (over the training
@@ -51,9 +53,9 @@ from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._activations import HIDDEN_ACTIVATIONS
-from ._alpha_search import FitDiverged, search_alpha
+from ._alpha_search import search_alpha
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
-from ._base import BaseNetwork, _caller_level, _copy_array
+from ._base import BaseNetwork, FitDiverged, _caller_level, _copy_array
 from ._callbacks import FitProgress, callback_management_context
 from ._losses import held_out_loss, held_out_score
 from ._network import Network, init_weights, layer_sizes
@@ -94,7 +96,7 @@ class BaseIterativeNetwork(BaseNetwork):
     # ... except that fewer rows than this stay one batch.
     _auto_split_from = 100
 
-    # alpha="auto" (the SIBP and RSO regressors' default): AUTO_ALPHA_ROWS /
+    # alpha="auto" of the regressors: AUTO_ALPHA_ROWS /
     # (training rows), a penalty that fades as the data grow, as a fixed
     # prior's does against a summed loss (doc/sibp.rst and doc/rso.rst,
     # "Defaults": set on diabetes, checked on friedman1 and shared sets).
@@ -102,32 +104,28 @@ class BaseIterativeNetwork(BaseNetwork):
     # ... at most this (rec-LRA caps it at the small-set value it was tuned at)
     _AUTO_ALPHA_MAX = float("inf")
 
-    # alpha="auto" in a fit of _AUTO_ALPHA_SEARCH_ROWS rows (both bounds
-    # included): the penalty is chosen on held-out rows among
-    # _auto_alpha_candidates (``_alpha_search.py``); otherwise it is the
-    # first candidate. A classifier lists its candidates; a regressor's are
-    # the row rule above times _AUTO_ALPHA_FACTORS.
+    # A classifier's alpha="auto" in a fit of _AUTO_ALPHA_SEARCH_ROWS rows
+    # (both bounds included): the penalty chosen on held-out rows among
+    # _AUTO_ALPHA_CANDIDATES (``_alpha_search.py``), the first one in other
+    # fits. The regressors have none: their "auto" is the row rule above (a
+    # search over 1, 3 and 10 times it was measured and not adopted,
+    # doc/robustness.rst, "The penalty").
     _AUTO_ALPHA_CANDIDATES = None
-    _AUTO_ALPHA_FACTORS = (1.0, 3.0, 10.0)
     _AUTO_ALPHA_SEARCH_ROWS = (50, 10000)
 
-    def _auto_alpha_candidates(self, rows):
-        """The penalties ``alpha="auto"`` chooses from, for ``rows``
-        training rows (weighted); the first is its value without a search."""
-        if self._AUTO_ALPHA_CANDIDATES is not None:
-            return self._AUTO_ALPHA_CANDIDATES
-        base = min(self._AUTO_ALPHA_ROWS / max(rows, 1), self._AUTO_ALPHA_MAX)
-        return tuple(base * factor for factor in self._AUTO_ALPHA_FACTORS)
-
     def _alpha_value(self):
-        """``alpha``, with ``"auto"`` resolved: the penalty the search chose,
-        or the first candidate for the rows seen so far."""
+        """``alpha``, with ``"auto"`` resolved: the penalty pinned by this
+        fit or the one it resumes, else the first candidate or the row rule
+        for the rows seen so far."""
         if self.alpha != "auto":
             return self.alpha
-        searched = getattr(self, "_searched_alpha", None)
-        if searched is not None:
-            return searched
-        return self._auto_alpha_candidates(getattr(self, "_rows_seen", 1))[0]
+        pinned = getattr(self, "_searched_alpha", None)
+        if pinned is not None:
+            return pinned
+        if self._AUTO_ALPHA_CANDIDATES is not None:
+            return self._AUTO_ALPHA_CANDIDATES[0]
+        rows = max(getattr(self, "_rows_seen", 1), 1)
+        return min(self._AUTO_ALPHA_ROWS / rows, self._AUTO_ALPHA_MAX)
 
     @abstractmethod
     def _make_rule(self):
@@ -354,7 +352,7 @@ class BaseIterativeNetwork(BaseNetwork):
             if best_state is None or losses[-1] < losses[best_index]:
                 best_state, best_index = start_state, len(losses) - 1
             self._print_iteration(start)
-            if stop and self.verbose:  # after the iteration's line, as MLPClassifier
+            if stop and self.verbose and not self._searching_alpha:  # as MLPClassifier
                 print(
                     f"[{type(self).__name__}] no improvement of more than "
                     f"tol={self.tol} for {self.n_iter_no_change} iterations; stopping."
@@ -689,6 +687,8 @@ class BaseIterativeNetwork(BaseNetwork):
     def _warn_if_batch_exceeds_rows(self, n_rows):
         """Say so when an integer ``batch_size`` exceeds the training rows
         (MLPClassifier warns the same way): the batch is then all of them."""
+        if self._searching_alpha:
+            return  # the penalty search's fits: the final fit says it
         if self.batch_size != "auto" and self.batch_size > n_rows:
             warnings.warn(
                 f"{type(self).__name__}: batch_size={self.batch_size} is larger than "

@@ -150,11 +150,11 @@ _LRA_DOCS = {
     alpha : float or "auto", default="auto"
         L2 penalty, added to every local update as in ``MLPClassifier``
         (``(a^T e + alpha W) / batch_size``), and to the feedback updates.
-        %(alpha_auto)s The classifier's candidates are 1e-4, 0.03 and 0.3;
-        the regressor's are ``a``, ``3 a`` and ``10 a`` with ``a = min(0.3,
-        100 / n_rows)`` for the ``n_rows`` rows given to ``fit`` (for
-        ``partial_fit``: all rows given so far), a penalty that fades on
-        large sets.
+        For the classifier, %(alpha_auto)s The candidates are 1e-4, 0.03 and
+        0.3. For the regressor, ``"auto"`` is ``min(0.3, 100 / n_rows)`` for
+        the ``n_rows`` rows given to ``fit``, held-out ones included (for
+        ``partial_fit``: all rows given so far): a penalty that keeps small
+        noisy sets from being overfitted and fades on large ones.
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(200, n_samples)`` rows, but at
         most ``ceil(n_samples / 10)`` and at least 8 rows from 100 rows on:

@@ -326,10 +326,10 @@ _RSO_REGRESSOR_DOCS = {
     "alpha": """alpha : float or "auto", default="auto"
         L2 penalty with ``MLPRegressor``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
-        kept when the batch loss plus the penalty drops. ``0`` is the
-        paper's rule. %(alpha_auto)s The candidates are ``a``, ``3 a`` and
-        ``10 a`` with ``a = 3000 / n_rows`` for ``n_rows`` training rows (for
-        ``partial_fit``: all rows given so far).""",
+        kept when the batch loss plus the penalty drops. ``"auto"`` is
+        ``3000 / n_rows`` for ``n_rows`` training rows (for ``partial_fit``:
+        all rows given so far), recorded in ``alpha_``; ``0`` is the paper's
+        rule.""",
 }
 
 

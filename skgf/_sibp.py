@@ -233,11 +233,10 @@ _SIBP_REGRESSOR_DOCS = {
     "alpha": """alpha : float or "auto", default="auto"
         L2 penalty with ``MLPRegressor``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum), applied inside the proximal solve, not
-        to the biases. Not in the paper. %(alpha_auto)s The candidates are
-        ``a``, ``3 a`` and ``10 a`` with ``a = 3000 / n_rows`` for
-        ``n_rows`` training rows (for ``partial_fit``: all rows given so
-        far): strong on small noisy sets, which otherwise overfit, and weak
-        on large ones.""",
+        to the biases. ``"auto"`` is ``3000 / n_rows`` for ``n_rows``
+        training rows (for ``partial_fit``: all rows given so far): strong
+        on small noisy sets, which otherwise overfit, and weak on large
+        ones; ``alpha_`` records it. Not in the paper.""",
 }
 
 

@@ -14,8 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from skgf import LRAClassifier, RSOClassifier, SemiImplicitBPClassifier
 
 from skgf_test_data import (
-    ITERATIVE,
     ITERATIVE_CLASSIFIERS,
+    ITERATIVE_REGRESSORS,
     estimator_id,
     load_shared,
     small_estimator,
@@ -30,6 +30,17 @@ def _data(Estimator):
     return StandardScaler().fit_transform(X), y
 
 
+@pytest.mark.parametrize("Estimator", ITERATIVE_REGRESSORS, ids=estimator_id)
+def test_regressors_keep_the_row_rule(Estimator):
+    """The regressors' alpha="auto" has one candidate, the row rule: a
+    search over 1, 3 and 10 times it was measured and not adopted."""
+    X, y = _data(Estimator)
+    est = _fit(small_estimator(Estimator), X, y)
+    assert not hasattr(est, "alphas_")
+    rule = min(est._AUTO_ALPHA_ROWS / X.shape[0], est._AUTO_ALPHA_MAX)
+    assert est.alpha_ == pytest.approx(rule)
+
+
 def _fit(est, X, y, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -40,13 +51,20 @@ def _output(est, X):
     return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
 
 
-@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
+@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
 def test_search_keeps_the_lowest_held_out_loss_and_refits_with_it(Estimator):
     X, y = _data(Estimator)
     auto = _fit(small_estimator(Estimator), X, y)
-    assert auto.alphas_.shape == auto.alpha_validation_losses_.shape == (3,)
-    assert np.all(np.isfinite(auto.alpha_validation_losses_))
-    assert auto.alpha_ == auto.alphas_[np.argmin(auto.alpha_validation_losses_)]
+    losses = auto.alpha_validation_losses_
+    assert auto.alphas_.shape == losses.shape and losses.shape[0] in (2, 3)
+    assert np.all(np.isfinite(losses))
+    # from the weakest penalty up, stopping once the held-out loss rises
+    assert np.all(np.diff(losses)[:-1] <= 0)
+    if losses.shape[0] == 2:
+        assert losses[1] > losses[0]
+    # the weakest candidate within tol of the lowest loss
+    within = np.flatnonzero(losses <= losses.min() + auto.tol)
+    assert auto.alpha_ == auto.alphas_[within[0]]
     # the final model is the fit of every row with the chosen penalty, from
     # the weights a fit without the search starts from
     fixed = _fit(small_estimator(Estimator, alpha=auto.alpha_), X, y)
@@ -61,13 +79,14 @@ def test_classifier_candidates_start_from_the_earlier_constant_default():
     assert RSOClassifier._AUTO_ALPHA_CANDIDATES[0] == 3.0
     X, y = _data(LRAClassifier)
     est = _fit(small_estimator(LRAClassifier), X, y)
-    np.testing.assert_array_equal(est.alphas_, LRAClassifier._AUTO_ALPHA_CANDIDATES)
+    tried = LRAClassifier._AUTO_ALPHA_CANDIDATES[: est.alphas_.shape[0]]
+    np.testing.assert_array_equal(est.alphas_, tried)
 
 
-@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
+@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
 def test_no_search_outside_a_fresh_fit(Estimator):
     X, y = _data(Estimator)
-    first = Estimator(random_state=0)._auto_alpha_candidates(X.shape[0])[0]
+    first = Estimator._AUTO_ALPHA_CANDIDATES[0]
     # an explicit penalty
     est = _fit(small_estimator(Estimator, alpha=0.5), X, y)
     assert est.alpha_ == 0.5 and not hasattr(est, "alphas_")
@@ -81,13 +100,15 @@ def test_no_search_outside_a_fresh_fit(Estimator):
     assert not hasattr(small, "alphas_")
     # a warm start keeps the penalty it resumes with
     warm = _fit(small_estimator(Estimator, warm_start=True), X, y)
-    chosen, losses = warm.alpha_, warm.alpha_validation_losses_.copy()
+    chosen = warm.alpha_
     _fit(warm, X, y)
-    assert warm.alpha_ == chosen
-    np.testing.assert_array_equal(warm.alpha_validation_losses_, losses)
-    # a fresh fit with an explicit alpha forgets the earlier search
-    _fit(warm.set_params(warm_start=False, alpha=0.5), X, y)
-    assert warm.alpha_ == 0.5 and not hasattr(warm, "alpha_validation_losses_")
+    assert warm.alpha_ == chosen and not hasattr(warm, "alphas_")  # no search ran
+    _fit(warm.set_params(alpha=0.5), X, y)
+    _fit(warm.set_params(alpha="auto"), X, y)
+    assert warm.alpha_ == 0.5  # the penalty it resumed with
+    # a fresh fit searches again
+    _fit(warm.set_params(warm_start=False), X, y)
+    assert warm.alpha_ == chosen and hasattr(warm, "alpha_validation_losses_")
 
 
 def test_search_scores_on_the_callers_validation_set():
