@@ -535,7 +535,7 @@ def run_rso(folder, quick, seeds, out_dir, tag):
     )
     accs, secs = [], []
     for seed in range(n_seeds):
-        clf = RSOClassifier(  # the paper's rule: no penalty (skgf's default is alpha=3)
+        clf = RSOClassifier(  # the paper's rule: no penalty (skgf: alpha="auto", 3 on MNIST)
             hidden_layer_sizes=hidden,
             max_iter=cycles,
             batch_size=batch,
