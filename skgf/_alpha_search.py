@@ -1,11 +1,12 @@
 """``alpha="auto"``: the L2 penalty chosen on held-out rows.
 
-The iterative estimators' default penalty is picked as
-``LogisticRegressionCV`` picks ``C``, from a short list of candidates: each
-candidate is fitted on 80 % of the training rows (stratified for
-classifiers), scored by the loss the fit minimises on the other 20 % (or on
-``X_val`` when ``fit`` is given one), and the final model is fitted on every
-row with the lowest-loss candidate. The held-out loss, not the accuracy,
+The iterative classifiers' default penalty is picked as
+``LogisticRegressionCV`` picks ``C``, from a short list of candidates
+(``_AUTO_ALPHA_CANDIDATES``; the regressors have none and keep their row
+rule): each candidate is fitted on 80 % of the training rows (stratified),
+scored by the cross-entropy on the other 20 % (or on ``X_val`` when ``fit``
+is given one), and the final model is fitted on every row with the weakest
+candidate within ``tol`` of the lowest held-out loss. The loss, not the accuracy,
 decides: on a few hundred rows the accuracy moves in steps of one row, the
 loss does not. Why a choice and not one value: a penalty strong enough for a
 set where the linear model is the best model (adult) costs a set with much
@@ -36,17 +37,17 @@ HELD_OUT_FRACTION = 0.2
 
 
 def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
-    """Pin the penalty of ``alpha="auto"`` for this ``fit`` call in
-    ``model._searched_alpha`` (with the search's fitted attributes when it
-    runs); ``rng`` is left untouched."""
+    """Pin the penalty ``alpha="auto"`` stands for in ``model._pinned_alpha``
+    for this ``fit`` call and the warm starts after it (with the search's
+    fitted attributes when it runs); ``rng`` is left untouched."""
     for name in ("alphas_", "alpha_validation_losses_"):
         model.__dict__.pop(name, None)  # of an earlier fit
     if model.alpha != "auto":
-        model._searched_alpha = model.alpha  # what a later warm "auto" fit keeps
+        model._pinned_alpha = model.alpha  # what a later warm "auto" fit keeps
         return
     if model.warm_start and hasattr(model, "coefs_"):
         return  # a resumed fit keeps the penalty it resumes with
-    model.__dict__.pop("_searched_alpha", None)
+    model.__dict__.pop("_pinned_alpha", None)
     candidates = model._AUTO_ALPHA_CANDIDATES
     low, high = model._AUTO_ALPHA_SEARCH_ROWS
     if candidates is None or not low <= X.shape[0] <= high:
@@ -72,14 +73,14 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
     # the weakest penalty within tol of the lowest loss: a stronger one must
     # do better by more than noise
     chosen = next(i for i, loss in enumerate(losses) if loss <= min(losses) + model.tol)
-    model._searched_alpha = candidates[chosen]
+    model._pinned_alpha = candidates[chosen]
     model.alphas_ = np.asarray(candidates[: len(losses)], dtype=float)
     model.alpha_validation_losses_ = np.asarray(losses, dtype=float)
     if model.verbose:
         scores = ", ".join(f"alpha={a:.4g}: {loss:.6f}" for a, loss in zip(candidates, losses))
         print(
             f"[{type(model).__name__}] alpha='auto', held-out loss {scores}; "
-            f"fitting with alpha={model._searched_alpha:.4g}"
+            f"fitting with alpha={model._pinned_alpha:.4g}"
         )
 
 
@@ -91,7 +92,7 @@ def _held_out_losses(model, xp, candidates, fit_rows, held_out, hidden, rng, sto
     model._searching_alpha = True
     try:
         for alpha in candidates:
-            model._searched_alpha = alpha
+            model._pinned_alpha = alpha
             losses.append(
                 _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out)
             )
@@ -104,7 +105,7 @@ def _held_out_losses(model, xp, candidates, fit_rows, held_out, hidden, rng, sto
 
 
 def _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out):
-    """Held-out loss of a fit with the current ``_searched_alpha``
+    """Held-out loss of a fit with the current ``_pinned_alpha``
     (infinite when the fit diverges at once). ``stop_on_held_out``: the
     held-out rows are the caller's ``X_val``, which the fit's early stopping
     uses as the final fit's does."""

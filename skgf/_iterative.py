@@ -119,7 +119,7 @@ class BaseIterativeNetwork(BaseNetwork):
         for the rows seen so far."""
         if self.alpha != "auto":
             return self.alpha
-        pinned = getattr(self, "_searched_alpha", None)
+        pinned = getattr(self, "_pinned_alpha", None)
         if pinned is not None:
             return pinned
         if self._AUTO_ALPHA_CANDIDATES is not None:
