@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._base import FitDiverged
+from ._base import FitDiverged, generator_in_state
 from ._callbacks import FitProgress
 
 # Fraction of the rows held out to score the candidates.
@@ -45,7 +45,7 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
     if model.alpha != "auto":
         model._pinned_alpha = model.alpha  # what a later warm "auto" fit keeps
         return
-    if model.warm_start and hasattr(model, "coefs_"):
+    if model._resumes(incremental=False):
         return  # a resumed fit keeps the penalty it resumes with
     model.__dict__.pop("_pinned_alpha", None)
     candidates = model._AUTO_ALPHA_CANDIDATES
@@ -54,7 +54,7 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
         return
     if validation is None:
         X_fit, Y_fit, X_val, Y_val, w_fit, w_val = model._validation_split(
-            xp, X, Y, _copy_of(rng), sample_weight, fraction=HELD_OUT_FRACTION
+            xp, X, Y, generator_in_state(rng.get_state()), sample_weight, fraction=HELD_OUT_FRACTION
         )
     else:  # the caller's own held-out rows
         (X_fit, Y_fit, w_fit), (X_val, Y_val, w_val) = (X, Y, sample_weight), validation
@@ -123,7 +123,7 @@ def _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out)
                 X_fit,
                 Y_fit,
                 hidden,
-                _copy_of(rng),
+                generator_in_state(rng.get_state()),
                 False,
                 w_fit,
                 FitProgress.silent(),
@@ -138,11 +138,3 @@ def _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out)
 def _forget_weights(model):
     for name in ("coefs_", "intercepts_"):
         model.__dict__.pop(name, None)
-
-
-def _copy_of(rng):
-    """A generator in ``rng``'s state, so that drawing from it leaves
-    ``rng`` as it was."""
-    copy = np.random.RandomState()
-    copy.set_state(rng.get_state())
-    return copy

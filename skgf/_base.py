@@ -117,6 +117,15 @@ def _check_class_weight(class_weight):
             )
 
 
+def generator_in_state(state):
+    """A NumPy ``RandomState`` set to ``state`` (of ``get_state()``): draws
+    from it repeat those of the generator the state was taken from, which
+    is left as it was."""
+    rng = np.random.RandomState()
+    rng.set_state(state)
+    return rng
+
+
 class FitDiverged(ValueError):
     """The first iteration of a fit diverged: there is nothing to keep."""
 

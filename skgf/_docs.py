@@ -94,7 +94,7 @@ _SHARED = {
         10,000 rows fits each candidate on 80 % of them, stratified (on all
         of them, scored on ``X_val``, when it is given), from the weakest up
         until the held-out loss rises, and refits on every row with the
-        candidate of lowest held-out loss. Other fits use the first
+        weakest candidate within ``tol`` of the lowest held-out loss. Other fits use the first
         candidate (a ``warm_start`` fit keeps the penalty it resumes with);
         ``alpha_`` says which was used.""",
     "n_iter_": """n_iter_ : int

@@ -55,7 +55,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._activations import HIDDEN_ACTIVATIONS
 from ._alpha_search import search_alpha
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
-from ._base import BaseNetwork, FitDiverged, _caller_level, _copy_array
+from ._base import BaseNetwork, FitDiverged, _caller_level, _copy_array, generator_in_state
 from ._callbacks import FitProgress, callback_management_context
 from ._losses import held_out_loss, held_out_score
 from ._network import Network, init_weights, layer_sizes
@@ -236,12 +236,17 @@ class BaseIterativeNetwork(BaseNetwork):
         finally:
             self._best_weights = self._fixed_batches = None
 
+    def _resumes(self, incremental):
+        """Whether this call continues the fitted weights (``warm_start``
+        or ``partial_fit`` of a fitted model) instead of starting afresh."""
+        return hasattr(self, "coefs_") and (self.warm_start or incremental)
+
     def _start_or_resume(self, xp, X, Y, hidden_layer_sizes, rng, incremental, rows):
         """Fresh weights and records, or (``warm_start``, ``partial_fit``)
         the previous fit's moved to this fit's device; whether fresh."""
         device = device_of(X)
         sizes = layer_sizes(X.shape[1], hidden_layer_sizes, Y.shape[1])
-        fresh = not hasattr(self, "coefs_") or not (self.warm_start or incremental)
+        fresh = not self._resumes(incremental)
         # training rows the model has learned from (the sum of the sample
         # weights: a row of weight k counts k times), this call's plus the
         # earlier calls' for partial_fit; an alpha="auto" penalty follows it
@@ -737,9 +742,7 @@ class BaseIterativeNetwork(BaseNetwork):
         if state is None:
             self._split_state = rng.get_state()
             return rng
-        split_rng = np.random.RandomState()
-        split_rng.set_state(state)
-        return split_rng
+        return generator_in_state(state)
 
     def _validation_split(self, xp, X, Y, rng, sample_weight=None, fraction=None):
         """Training and held-out rows: ``fraction`` of them held out
