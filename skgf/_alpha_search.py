@@ -2,9 +2,11 @@
 
 The iterative classifiers' default penalty is picked as
 ``LogisticRegressionCV`` picks ``C``, from a short list of candidates
-(``_AUTO_ALPHA_CANDIDATES``; the regressors have none and keep their row
-rule): each candidate is fitted on 80 % of the training rows (stratified),
-scored by the cross-entropy on the other 20 % (or on ``X_val`` when ``fit``
+(``_AUTO_ALPHA_CANDIDATES``; ``LRARegressor`` tries multiples of its row
+rule on at most 2,000 rows, the other regressors keep the row rule alone):
+each candidate is fitted on 80 % of the training rows (stratified),
+scored by the loss the fit minimises (cross-entropy, or squared error) on
+the other 20 % (or on ``X_val`` when ``fit``
 is given one), and the final model is fitted on every row with the weakest
 candidate within ``tol`` of the lowest held-out loss. The loss, not the accuracy,
 decides: on a few hundred rows the accuracy moves in steps of one row, the
@@ -48,8 +50,9 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
     if model._resumes(incremental=False):
         return  # a resumed fit keeps the penalty it resumes with
     model.__dict__.pop("_pinned_alpha", None)
-    candidates = model._AUTO_ALPHA_CANDIDATES
     low, high = model._AUTO_ALPHA_SEARCH_ROWS
+    rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
+    candidates = model._auto_alpha_candidates(rows)
     if candidates is None or not low <= X.shape[0] <= high:
         return
     if validation is None:

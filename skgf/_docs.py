@@ -85,7 +85,8 @@ _SHARED = {
     alphas_ : ndarray of shape (n_tried,)
         The candidate penalties the ``alpha="auto"`` search fitted, weakest
         first (it stops at the first whose held-out loss rises); only when
-        the last fit ran one (a classifier's ``fit``).
+        the last fit ran one (a classifier's ``fit``, or rec-LRA's regressor
+        on at most 2,000 rows).
     alpha_validation_losses_ : ndarray of shape (n_tried,)
         Held-out loss of each of ``alphas_``; only when the last fit ran the
         search.""",

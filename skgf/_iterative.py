@@ -107,10 +107,12 @@ class BaseIterativeNetwork(BaseNetwork):
     # A classifier's alpha="auto" in a fit of _AUTO_ALPHA_SEARCH_ROWS rows
     # (both bounds included): the penalty chosen on held-out rows among
     # _AUTO_ALPHA_CANDIDATES (``_alpha_search.py``), the first one in other
-    # fits. The regressors have none: their "auto" is the row rule above (a
-    # search over 1, 3 and 10 times it was measured and not adopted,
-    # doc/robustness.rst, "The penalty").
+    # fits. The regressors have none: their "auto" is the row rule above,
+    # or, where _AUTO_ALPHA_RULE_MULTIPLES is set (rec-LRA), the choice among
+    # those multiples of it (a search over 1, 3 and 10 times it was measured
+    # and adopted for rec-LRA alone, doc/robustness.rst, "The penalty").
     _AUTO_ALPHA_CANDIDATES = None
+    _AUTO_ALPHA_RULE_MULTIPLES = None
     _AUTO_ALPHA_SEARCH_ROWS = (50, 10000)
 
     def _alpha_value(self):
@@ -124,8 +126,21 @@ class BaseIterativeNetwork(BaseNetwork):
             return pinned
         if self._AUTO_ALPHA_CANDIDATES is not None:
             return self._AUTO_ALPHA_CANDIDATES[0]
-        rows = max(getattr(self, "_rows_seen", 1), 1)
-        return min(self._AUTO_ALPHA_ROWS / rows, self._AUTO_ALPHA_MAX)
+        return self._row_rule_alpha(getattr(self, "_rows_seen", 1))
+
+    def _row_rule_alpha(self, rows):
+        """The regressors' penalty for ``rows`` training rows."""
+        return min(self._AUTO_ALPHA_ROWS / max(rows, 1), self._AUTO_ALPHA_MAX)
+
+    def _auto_alpha_candidates(self, rows):
+        """The penalties ``alpha="auto"`` chooses among in a fit of ``rows``
+        training rows, weakest first (None: no search)."""
+        if self._AUTO_ALPHA_CANDIDATES is not None:
+            return self._AUTO_ALPHA_CANDIDATES
+        if self._AUTO_ALPHA_RULE_MULTIPLES is None:
+            return None
+        rule = self._row_rule_alpha(rows)
+        return tuple(rule * multiple for multiple in self._AUTO_ALPHA_RULE_MULTIPLES)
 
     @abstractmethod
     def _make_rule(self):

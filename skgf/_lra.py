@@ -151,10 +151,12 @@ _LRA_DOCS = {
         L2 penalty, added to every local update as in ``MLPClassifier``
         (``(a^T e + alpha W) / batch_size``), and to the feedback updates.
         For the classifier, %(alpha_auto)s The candidates are 1e-4, 0.03 and
-        0.3. For the regressor, ``"auto"`` is ``min(0.3, 100 / n_rows)`` for
-        the ``n_rows`` rows given to ``fit``, held-out ones included (for
-        ``partial_fit``: all rows given so far): a penalty that keeps small
-        noisy sets from being overfitted and fades on large ones.
+        0.3. For the regressor, ``"auto"`` starts from the row rule
+        ``min(0.3, 100 / n_rows)`` for the ``n_rows`` rows given to ``fit``,
+        held-out ones included (for ``partial_fit``: all rows given so far),
+        a penalty that fades on large sets; a fresh ``fit`` of 50 to 2,000
+        rows chooses among 1, 3 and 10 times it on held-out rows, as the
+        classifier does, since small noisy sets need more.
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(200, n_samples)`` rows, but at
         most ``ceil(n_samples / 10)`` and at least 8 rows from 100 rows on:
@@ -353,6 +355,11 @@ class LRARegressor(IterativeRegressorMixin, NetworkRegressorMixin, _BaseLRA):
     >>> reg.fit(X[:1500], y[:1500]).score(X[1500:], y[1500:]) > 0.85
     True
     """
+
+    # alpha="auto": on 50 to 2,000 rows, the penalty is chosen on held-out
+    # rows among these multiples of the row rule (doc/lra.rst, "Defaults")
+    _AUTO_ALPHA_RULE_MULTIPLES = (1.0, 3.0, 10.0)
+    _AUTO_ALPHA_SEARCH_ROWS = (50, 2000)
 
     def __init__(
         self,

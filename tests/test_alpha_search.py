@@ -11,11 +11,17 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgf import LRAClassifier, RSOClassifier, SemiImplicitBPClassifier
+from skgf import (
+    LRAClassifier,
+    LRARegressor,
+    RSOClassifier,
+    RSORegressor,
+    SemiImplicitBPClassifier,
+    SemiImplicitBPRegressor,
+)
 
 from skgf_test_data import (
     ITERATIVE_CLASSIFIERS,
-    ITERATIVE_REGRESSORS,
     estimator_id,
     load_shared,
     small_estimator,
@@ -30,15 +36,29 @@ def _data(Estimator):
     return StandardScaler().fit_transform(X), y
 
 
-@pytest.mark.parametrize("Estimator", ITERATIVE_REGRESSORS, ids=estimator_id)
-def test_regressors_keep_the_row_rule(Estimator):
-    """The regressors' alpha="auto" has one candidate, the row rule: a
-    search over 1, 3 and 10 times it was measured and not adopted."""
+@pytest.mark.parametrize("Estimator", [RSORegressor, SemiImplicitBPRegressor], ids=estimator_id)
+def test_regressors_without_a_search_keep_the_row_rule(Estimator):
+    """RSO's and semi-implicit BP's alpha="auto" is the row rule alone: a
+    search over 1, 3 and 10 times it was measured and not adopted for them."""
     X, y = _data(Estimator)
     est = _fit(small_estimator(Estimator), X, y)
     assert not hasattr(est, "alphas_")
     rule = min(est._AUTO_ALPHA_ROWS / X.shape[0], est._AUTO_ALPHA_MAX)
     assert est.alpha_ == pytest.approx(rule)
+
+
+def test_lra_regressor_searches_multiples_of_the_row_rule_on_small_sets():
+    X, y = _data(LRARegressor)
+    est = _fit(small_estimator(LRARegressor), X, y)
+    rule = min(est._AUTO_ALPHA_ROWS / X.shape[0], est._AUTO_ALPHA_MAX)
+    tried = est.alphas_.shape[0]
+    np.testing.assert_allclose(est.alphas_, [rule, 3 * rule, 10 * rule][:tried])
+    assert est.alpha_ in est.alphas_
+    # above 2,000 rows: the row rule alone
+    X_big = np.tile(X, (5, 1))
+    big = _fit(small_estimator(LRARegressor, max_iter=2), X_big, np.tile(y, 5))
+    assert not hasattr(big, "alphas_")
+    assert big.alpha_ == pytest.approx(min(100 / X_big.shape[0], 0.3))
 
 
 def _fit(est, X, y, **kwargs):
@@ -51,7 +71,7 @@ def _output(est, X):
     return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
 
 
-@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
+@pytest.mark.parametrize("Estimator", [*ITERATIVE_CLASSIFIERS, LRARegressor], ids=estimator_id)
 def test_search_keeps_the_lowest_held_out_loss_and_refits_with_it(Estimator):
     X, y = _data(Estimator)
     auto = _fit(small_estimator(Estimator), X, y)
