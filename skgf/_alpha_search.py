@@ -2,21 +2,24 @@
 
 The iterative classifiers' default penalty is picked as
 ``LogisticRegressionCV`` picks ``C``, from a short list of candidates
-(``_AUTO_ALPHA_CANDIDATES``; ``LRARegressor`` tries multiples of its row
-rule on at most 2,000 rows, the other regressors keep the row rule alone):
-each candidate is fitted on 80 % of the training rows (stratified),
-scored by the loss the fit minimises (cross-entropy, or squared error) on
-the other 20 % (or on ``X_val`` when ``fit``
-is given one), and the final model is fitted on every row with the weakest
-candidate within ``tol`` of the lowest held-out loss. The loss, not the accuracy,
-decides: on a few hundred rows the accuracy moves in steps of one row, the
-loss does not. Why a choice and not one value: a penalty strong enough for a
-set where the linear model is the best model (adult) costs a set with much
-to learn (letter) up to 9 points (doc/robustness.rst, "The penalty").
+(``_AUTO_ALPHA_CANDIDATES``); ``LRARegressor``'s from 1, 3 and 10 times its
+row rule (``_AUTO_ALPHA_RULE_MULTIPLES``), and the other regressors keep the
+row rule alone. Each candidate is fitted on 80 % of the training rows
+(stratified for classifiers), scored by the loss the fit minimises
+(cross-entropy, or half the squared error on standardised targets) on the
+other 20 % (or on ``X_val`` when ``fit`` is given one), and the final model
+is fitted on every row with the weakest candidate within ``tol`` of the
+lowest held-out loss. The loss, not the accuracy, decides: on a few hundred
+rows the accuracy moves in steps of one row, the loss does not. Why a choice
+and not one value: a penalty strong enough for a set where the linear model
+is the best model (adult) costs a set with much to learn (letter) up to 9
+points (doc/robustness.rst, "The penalty").
 
 The search runs only on a fresh ``fit`` with ``_AUTO_ALPHA_SEARCH_ROWS``
-rows: below them too few rows can be held out, and above them the fit is
-long and a penalty matters less (``early_stopping="auto"`` takes over there).
+rows (classifiers 50 to 10,000, ``LRARegressor`` 50 to 2,000): below them
+too few rows can be held out, and above them the fit is long and a penalty
+matters less (the classifiers' ``early_stopping="auto"`` takes over above
+10,000 rows; the regressor's search was measured on small sets only).
 Every candidate starts from the weights the final fit starts from (a copy of
 the fit's random state), so when the first candidate wins the model is the
 one the fit would give without a search. The candidates go from the weakest
@@ -39,8 +42,9 @@ HELD_OUT_FRACTION = 0.2
 
 
 def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
-    """Pin the penalty ``alpha="auto"`` stands for in ``model._pinned_alpha``
-    for this ``fit`` call and the warm starts after it (with the search's
+    """Pin the penalty ``alpha="auto"`` stands for (``model._pinned_alpha``,
+    or a regressor's ``_pinned_rule_multiple``) for this ``fit`` call and the
+    warm starts after it (with the search's
     fitted attributes when it runs); ``rng`` is left untouched."""
     for name in ("alphas_", "alpha_validation_losses_"):
         model.__dict__.pop(name, None)  # of an earlier fit
@@ -49,11 +53,15 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
         return
     if model._resumes(incremental=False):
         return  # a resumed fit keeps the penalty it resumes with
-    model.__dict__.pop("_pinned_alpha", None)
+    for name in ("_pinned_alpha", "_pinned_rule_multiple"):
+        model.__dict__.pop(name, None)
     low, high = model._AUTO_ALPHA_SEARCH_ROWS
+    if not low <= X.shape[0] <= high:
+        return
+    # (the rows the row rule counts: the weights' sum, as the fit counts them)
     rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
     candidates = model._auto_alpha_candidates(rows)
-    if candidates is None or not low <= X.shape[0] <= high:
+    if candidates is None:
         return
     if validation is None:
         X_fit, Y_fit, X_val, Y_val, w_fit, w_val = model._validation_split(
@@ -76,14 +84,14 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
     # the weakest penalty within tol of the lowest loss: a stronger one must
     # do better by more than noise
     chosen = next(i for i, loss in enumerate(losses) if loss <= min(losses) + model.tol)
-    model._pinned_alpha = candidates[chosen]
+    model._pin_auto_alpha(chosen)
     model.alphas_ = np.asarray(candidates[: len(losses)], dtype=float)
     model.alpha_validation_losses_ = np.asarray(losses, dtype=float)
     if model.verbose:
         scores = ", ".join(f"alpha={a:.4g}: {loss:.6f}" for a, loss in zip(candidates, losses))
         print(
             f"[{type(model).__name__}] alpha='auto', held-out loss {scores}; "
-            f"fitting with alpha={model._pinned_alpha:.4g}"
+            f"fitting with alpha={candidates[chosen]:.4g}"
         )
 
 

@@ -85,11 +85,11 @@ _SHARED = {
     alphas_ : ndarray of shape (n_tried,)
         The candidate penalties the ``alpha="auto"`` search fitted, weakest
         first (it stops at the first whose held-out loss rises); only when
-        the last fit ran one (a classifier's ``fit``, or rec-LRA's regressor
-        on at most 2,000 rows).
+        the last fit ran one (see ``alpha``).
     alpha_validation_losses_ : ndarray of shape (n_tried,)
-        Held-out loss of each of ``alphas_``; only when the last fit ran the
-        search.""",
+        Held-out loss of each of ``alphas_``, without the penalty: the
+        cross-entropy, or half the squared error on standardised targets;
+        only when the last fit ran the search.""",
     "alpha_auto": """``"auto"`` chooses the penalty on held-out rows, as
         ``LogisticRegressionCV`` chooses ``C``: a fresh ``fit`` of 50 to
         10,000 rows fits each candidate on 80 % of them, stratified (on all

@@ -18,8 +18,8 @@ uses ``alpha * self._alpha_scale``, the scaling factor ``n_rows /
 sum(weights)`` (1 without weights), so that the objective is the one of the
 data with every row repeated as often as its weight says (full-batch fits
 with integer weights equal fits of the repeated rows, for a given penalty:
-a classifier's ``alpha="auto"`` chooses it on a split of the rows, which
-differs between weighted and repeated rows).
+a classifier's or ``LRARegressor``'s ``alpha="auto"`` chooses it on a split
+of the rows, which differs between weighted and repeated rows).
 
 Weights: ``BaseNetwork`` validates ``sample_weight`` and multiplies in
 ``class_weight``; the loop here scales them to mean 1 (over the training
@@ -104,21 +104,22 @@ class BaseIterativeNetwork(BaseNetwork):
     # ... at most this (rec-LRA caps it at the small-set value it was tuned at)
     _AUTO_ALPHA_MAX = float("inf")
 
-    # A classifier's alpha="auto" in a fit of _AUTO_ALPHA_SEARCH_ROWS rows
-    # (both bounds included): the penalty chosen on held-out rows among
-    # _AUTO_ALPHA_CANDIDATES (``_alpha_search.py``), the first one in other
-    # fits. The regressors have none: their "auto" is the row rule above,
-    # or, where _AUTO_ALPHA_RULE_MULTIPLES is set (rec-LRA), the choice among
-    # those multiples of it (a search over 1, 3 and 10 times it was measured
-    # and adopted for rec-LRA alone, doc/robustness.rst, "The penalty").
+    # alpha="auto" in a fresh fit of _AUTO_ALPHA_SEARCH_ROWS rows (both
+    # bounds included) is chosen on held-out rows (``_alpha_search.py``):
+    # a classifier's among _AUTO_ALPHA_CANDIDATES (the first one in other
+    # fits); rec-LRA's regressor among _AUTO_ALPHA_RULE_MULTIPLES times the
+    # row rule (the rule itself in other fits). RSO's and semi-implicit BP's
+    # regressors have neither and keep the row rule (a search over 1, 3 and
+    # 10 times it was measured for them and not adopted, doc/robustness.rst,
+    # "The penalty").
     _AUTO_ALPHA_CANDIDATES = None
     _AUTO_ALPHA_RULE_MULTIPLES = None
     _AUTO_ALPHA_SEARCH_ROWS = (50, 10000)
 
     def _alpha_value(self):
         """``alpha``, with ``"auto"`` resolved: the penalty pinned by this
-        fit or the one it resumes, else the first candidate or the row rule
-        for the rows seen so far."""
+        fit or the one it resumes, else the first candidate, or the row rule
+        for the rows seen so far (times the multiple a search chose)."""
         if self.alpha != "auto":
             return self.alpha
         pinned = getattr(self, "_pinned_alpha", None)
@@ -126,7 +127,8 @@ class BaseIterativeNetwork(BaseNetwork):
             return pinned
         if self._AUTO_ALPHA_CANDIDATES is not None:
             return self._AUTO_ALPHA_CANDIDATES[0]
-        return self._row_rule_alpha(getattr(self, "_rows_seen", 1))
+        multiple = getattr(self, "_pinned_rule_multiple", 1.0)
+        return multiple * self._row_rule_alpha(getattr(self, "_rows_seen", 1))
 
     def _row_rule_alpha(self, rows):
         """The regressors' penalty for ``rows`` training rows."""
@@ -140,7 +142,18 @@ class BaseIterativeNetwork(BaseNetwork):
         if self._AUTO_ALPHA_RULE_MULTIPLES is None:
             return None
         rule = self._row_rule_alpha(rows)
-        return tuple(rule * multiple for multiple in self._AUTO_ALPHA_RULE_MULTIPLES)
+        return tuple(multiple * rule for multiple in self._AUTO_ALPHA_RULE_MULTIPLES)
+
+    def _pin_auto_alpha(self, index):
+        """Keep the search's choice, candidate ``index``, for this fit and
+        the warm starts after it: a classifier's penalty, or a regressor's
+        multiple of the row rule, which then follows the rows seen as the
+        rule does (``partial_fit``, a ``warm_start`` fit on other rows)."""
+        if self._AUTO_ALPHA_CANDIDATES is not None:
+            self._pinned_alpha = self._AUTO_ALPHA_CANDIDATES[index]
+        else:
+            self.__dict__.pop("_pinned_alpha", None)
+            self._pinned_rule_multiple = self._AUTO_ALPHA_RULE_MULTIPLES[index]
 
     @abstractmethod
     def _make_rule(self):

@@ -27,9 +27,11 @@ class _BaseLRA(BaseIterativeNetwork):
     # Predictions clip each feature to its training range (doc, "Defaults"):
     # no unbounded extrapolation on rows far outside the training data.
     _clip_inputs = True
-    # alpha="auto" (the regressor's default): 0.3, the value measured on
-    # diabetes (331 rows), up to 333 rows, then 100 / n_rows, so that it
-    # fades on large sets (doc/lra.rst, "Defaults")
+    # the regressor's row rule (alpha="auto" starts from it): 0.3, the value
+    # measured on diabetes (331 rows) before the regressor's search, up to
+    # 333 rows, then 100 / n_rows, so that it fades on large sets; the cap
+    # is the rule's, the search's multiples go above it (doc/lra.rst,
+    # "Defaults")
     _AUTO_ALPHA_ROWS = 100.0
     _AUTO_ALPHA_MAX = 0.3
 

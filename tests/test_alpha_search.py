@@ -47,18 +47,64 @@ def test_regressors_without_a_search_keep_the_row_rule(Estimator):
     assert est.alpha_ == pytest.approx(rule)
 
 
+def _lra_rule(rows):
+    return min(100 / rows, 0.3)
+
+
+def _searched_lra_regressor(X, y, multiple, **fit_kwargs):
+    """A fitted LRARegressor whose search kept ``multiple`` times the rule
+    (the search's choice forced, so that the test does not hang on which
+    multiple diabetes prefers)."""
+    est = small_estimator(LRARegressor)
+    est._AUTO_ALPHA_RULE_MULTIPLES = (multiple,)  # one candidate: the search keeps it
+    return _fit(est, X, y, **fit_kwargs)
+
+
 def test_lra_regressor_searches_multiples_of_the_row_rule_on_small_sets():
+    """The candidates are 1, 3 and 10 times the rule for the rows given to
+    fit (the weights' sum with sample_weight), from 50 to 2,000 rows."""
     X, y = _data(LRARegressor)
     est = _fit(small_estimator(LRARegressor), X, y)
-    rule = min(est._AUTO_ALPHA_ROWS / X.shape[0], est._AUTO_ALPHA_MAX)
+    rule = _lra_rule(X.shape[0])
+    assert rule < 0.3  # diabetes' 442 rows: the rule below its cap
     tried = est.alphas_.shape[0]
     np.testing.assert_allclose(est.alphas_, [rule, 3 * rule, 10 * rule][:tried])
-    assert est.alpha_ in est.alphas_
-    # above 2,000 rows: the row rule alone
-    X_big = np.tile(X, (5, 1))
-    big = _fit(small_estimator(LRARegressor, max_iter=2), X_big, np.tile(y, 5))
-    assert not hasattr(big, "alphas_")
-    assert big.alpha_ == pytest.approx(min(100 / X_big.shape[0], 0.3))
+    weighted = _fit(small_estimator(LRARegressor), X, y, sample_weight=np.full(X.shape[0], 2.0))
+    np.testing.assert_allclose(weighted.alphas_[0], _lra_rule(2 * X.shape[0]))
+
+
+@pytest.mark.parametrize(
+    ("rows", "searched"), [(49, False), (50, True), (2000, True), (2001, False)]
+)
+def test_lra_regressor_searches_from_50_to_2000_rows(rows, searched):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(rows, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=rows)
+    est = _fit(small_estimator(LRARegressor, max_iter=1), X, y)
+    assert hasattr(est, "alphas_") == searched
+    if not searched:
+        assert est.alpha_ == pytest.approx(_lra_rule(rows))
+
+
+def test_lra_regressor_continues_with_the_chosen_multiple_of_the_rule():
+    """After a search, partial_fit and a warm_start fit apply the chosen
+    multiple to the row rule of the rows seen, as the rule alone does."""
+    X, y = _data(LRARegressor)
+    est = _searched_lra_regressor(X, y, 3.0)
+    assert est.alpha_ == pytest.approx(3 * _lra_rule(X.shape[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.partial_fit(X[:100], y[:100])
+    assert est.alpha_ == pytest.approx(3 * _lra_rule(X.shape[0] + 100))
+    warm = _searched_lra_regressor(X, y, 10.0)
+    warm.set_params(warm_start=True, max_iter=1)
+    _fit(warm, X[:200], y[:200])
+    assert not hasattr(warm, "alphas_")  # a resumed fit does not search
+    assert warm.alpha_ == pytest.approx(10 * _lra_rule(200))
+    # a fresh fit forgets the multiple
+    warm.set_params(warm_start=False)
+    _fit(warm, X[:40], y[:40])  # fewer than 50 rows: no search
+    assert warm.alpha_ == pytest.approx(_lra_rule(40))
 
 
 def _fit(est, X, y, **kwargs):
