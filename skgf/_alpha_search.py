@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._base import FitDiverged, generator_in_state
+from ._base import FitDiverged, counted_rows, generator_in_state
 from ._callbacks import FitProgress
 
 # Fraction of the rows held out to score the candidates.
@@ -58,9 +58,7 @@ def search_alpha(model, xp, X, Y, hidden, rng, sample_weight, validation):
     low, high = model._AUTO_ALPHA_SEARCH_ROWS
     if not low <= X.shape[0] <= high:
         return
-    # (the rows the row rule counts: the weights' sum, as the fit counts them)
-    rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
-    candidates = model._auto_alpha_candidates(rows)
+    candidates = model._auto_alpha_candidates(counted_rows(xp, X, sample_weight))
     if candidates is None:
         return
     if validation is None:

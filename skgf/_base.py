@@ -126,6 +126,12 @@ def generator_in_state(state):
     return rng
 
 
+def counted_rows(xp, X, sample_weight):
+    """The training rows a fit counts, as the row rule of ``alpha="auto"``
+    does: the sum of the sample weights (a row of weight k counts k times)."""
+    return X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
+
+
 class FitDiverged(ValueError):
     """The first iteration of a fit diverged: there is nothing to keep."""
 

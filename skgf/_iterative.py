@@ -55,7 +55,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._activations import HIDDEN_ACTIVATIONS
 from ._alpha_search import search_alpha
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
-from ._base import BaseNetwork, FitDiverged, _caller_level, _copy_array, generator_in_state
+from ._base import (
+    BaseNetwork,
+    FitDiverged,
+    _caller_level,
+    _copy_array,
+    counted_rows,
+    generator_in_state,
+)
 from ._callbacks import FitProgress, callback_management_context
 from ._losses import held_out_loss, held_out_score
 from ._network import Network, init_weights, layer_sizes
@@ -224,7 +231,7 @@ class BaseIterativeNetwork(BaseNetwork):
         self.do_early_stopping_ = self._resolve_early_stopping(
             X.shape[0], validation is not None, incremental
         )
-        rows = X.shape[0] if sample_weight is None else float(xp.sum(sample_weight))
+        rows = counted_rows(xp, X, sample_weight)
         fresh = self._start_or_resume(xp, X, Y, hidden, rng, incremental, rows)
         # this call's iterations, as MLPClassifier counts them (loss_curve_
         # keeps every call's)
