@@ -29,10 +29,7 @@ rises, so a stronger one would fit worse still, and where the first
 candidate wins (most sets) a third fit is saved.
 """
 
-import warnings
-
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from ._base import FitDiverged, counted_rows, generator_in_state
 from ._callbacks import FitProgress
@@ -121,25 +118,22 @@ def _held_out_loss(model, xp, fit_rows, held_out, hidden, rng, stop_on_held_out)
     X_fit, Y_fit, w_fit = fit_rows
     validation = held_out if stop_on_held_out else None
     _forget_weights(model)  # not the previous candidate's (warm_start)
-    # (catch_warnings is process-wide: a fit running in another thread at
-    # the same time may lose its ConvergenceWarnings while this one runs)
-    with warnings.catch_warnings():
-        # the final fit warns about itself; a candidate's warnings say nothing
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        try:
-            model._train(
-                xp,
-                X_fit,
-                Y_fit,
-                hidden,
-                generator_in_state(rng.get_state()),
-                False,
-                w_fit,
-                FitProgress.silent(),
-                validation,
-            )
-        except FitDiverged:
-            return np.inf
+    # a candidate's fit does not warn (``_searching_alpha``): the final fit
+    # says what it needs to
+    try:
+        model._train(
+            xp,
+            X_fit,
+            Y_fit,
+            hidden,
+            generator_in_state(rng.get_state()),
+            False,
+            w_fit,
+            FitProgress.silent(),
+            validation,
+        )
+    except FitDiverged:
+        return np.inf
     loss = model._validation_score_and_loss(xp, *held_out)[1]
     return float(loss) if np.isfinite(loss) else np.inf
 

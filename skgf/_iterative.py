@@ -448,7 +448,7 @@ class BaseIterativeNetwork(BaseNetwork):
         return attributes
 
     # True while the fits of the alpha="auto" search run: they print no
-    # iterations, and an interrupt ends the whole fit
+    # iterations, warn about nothing, and an interrupt ends the whole fit
     _searching_alpha = False
 
     def _print_iteration(self, start):
@@ -535,7 +535,11 @@ class BaseIterativeNetwork(BaseNetwork):
 
     def _warn(self, message):
         """A ``ConvergenceWarning`` about this fit, named after the estimator
-        and attributed to the caller of ``fit``."""
+        and attributed to the caller of ``fit``; none from the penalty
+        search's candidate fits, whose final fit says what it needs to (no
+        ``catch_warnings`` there: it changes the filters of every thread)."""
+        if self._searching_alpha:
+            return
         warnings.warn(
             f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=_caller_level()
         )

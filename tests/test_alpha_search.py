@@ -1,5 +1,6 @@
 """``alpha="auto"``: the penalty chosen on held-out rows (skgf/_alpha_search.py)."""
 
+import threading
 import warnings
 
 import numpy as np
@@ -216,6 +217,52 @@ def test_interrupt_during_the_search_leaves_the_estimator_unfitted(monkeypatch):
         est.fit(X, y)
     assert not hasattr(est, "coefs_") and not hasattr(est, "alpha_")
     assert not est._searching_alpha
+
+
+def test_only_the_final_fit_warns():
+    """The candidates of a search that all stop at max_iter say nothing;
+    the final fit warns once, as a fit with the chosen alpha does."""
+    X, y = _data(LRAClassifier)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        auto = small_estimator(LRAClassifier, max_iter=2).fit(X, y)
+    assert auto.alphas_.shape[0] >= 2  # candidates were fitted
+    with warnings.catch_warnings(record=True) as fixed:
+        warnings.simplefilter("always")
+        small_estimator(LRAClassifier, max_iter=2, alpha=auto.alpha_).fit(X, y)
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert len(messages) == 1
+    assert messages == [str(w.message) for w in fixed if w.category is ConvergenceWarning]
+
+
+def test_search_leaves_the_warning_filters_of_other_threads_alone():
+    """A fit searching its penalty in one thread (GridSearchCV's threading
+    backend) must not change the process-wide warning filters under another
+    thread: ``catch_warnings`` would, and could leave them changed for good
+    when two threads' blocks interleave."""
+    X, y = _data(LRAClassifier)
+    in_search, checked = threading.Event(), threading.Event()
+
+    class Paused(LRAClassifier):
+        def _train(self, *args, **kwargs):
+            if self._searching_alpha and not in_search.is_set():
+                in_search.set()  # a candidate's fit is about to run
+                checked.wait(timeout=60)
+            return super()._train(*args, **kwargs)
+
+    filters = list(warnings.filters)
+    est = Paused(**small_estimator(LRAClassifier).get_params())
+    worker = threading.Thread(target=est.fit, args=(X, y))  # no catch_warnings here
+    worker.start()
+    try:
+        assert in_search.wait(timeout=60)
+        during = list(warnings.filters)
+    finally:
+        checked.set()
+        worker.join()
+    assert during == filters
+    assert list(warnings.filters) == filters
+    assert hasattr(est, "alphas_")
 
 
 @pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
