@@ -221,8 +221,14 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     def _fit_arrays(self, X, y, sample_weight, incremental, classes, validation=None):
         self._check_hidden_layer_sizes()
         _check_class_weight(getattr(self, "class_weight", None))
-        first_call = not (incremental and hasattr(self, "coefs_"))
+        # a warm_start fit continues the fitted weights as partial_fit does:
+        # X must have the fitted features (their count and names, as the
+        # MLPs check), and a regressor's targets keep the scale its weights
+        # were fitted in
+        first_call = not self._resumes(incremental)
         X, y = self._validate_training_data(X, y, reset=first_call)
+        if not first_call and not incremental:
+            self._check_warm_start_targets(y)
         xp, device = resolve_compute(X, self.device)
         dtype = float_dtype_for(X.dtype, xp, device)
         X_caller = X
@@ -256,6 +262,16 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_outputs_ = Y.shape[1]
         progress.finish()
         return self
+
+    def _resumes(self, incremental):
+        """Whether this call continues the fitted weights (``warm_start``
+        or ``partial_fit`` of a fitted model) instead of starting afresh."""
+        return hasattr(self, "coefs_") and (getattr(self, "warm_start", False) or incremental)
+
+    def _check_warm_start_targets(self, y):
+        """A ``warm_start`` fit's ``y`` fits the fitted output units (the
+        classifiers check their classes; a regressor's outputs are checked
+        with its target scale)."""
 
     def _n_fit_tasks(self, incremental, n_layers):
         """Number of subtasks of a fit, for the callbacks (see ``_callbacks``)."""
@@ -527,17 +543,17 @@ class NetworkClassifierMixin(ClassifierMixin):
             return X, y  # column_or_1d warns about it later
         return X, (_check_label_types(y) if y.ndim == 1 else y)
 
+    def _check_warm_start_targets(self, y):
+        # the fitted output units stand for the previous classes
+        self._check_same_classes(np.unique(y), "fit")
+
     def _encode_targets(self, y, xp, device, dtype, reset, classes=None, sample_weight=None):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if not reset and classes is not None:
             self._check_same_classes(np.unique(to_numpy(classes)), "fit/partial_fit")
         if reset:
-            new_classes = np.unique(y if classes is None else to_numpy(classes))
-            if getattr(self, "warm_start", False) and hasattr(self, "coefs_"):
-                # the fitted output units stand for the previous classes
-                self._check_same_classes(new_classes, "fit")
-            self.classes_ = new_classes
+            self.classes_ = np.unique(y if classes is None else to_numpy(classes))
             if self.classes_.shape[0] < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes "

@@ -183,7 +183,11 @@ class BaseIterativeNetwork(BaseNetwork):
             scaled to mean 1 over the training rows, so that step sizes keep
             their meaning, and ``alpha`` is divided by the same factor (weights
             of 3 everywhere act as a third of the penalty, as three copies of
-            every row would). ``None`` weighs all samples equally.
+            every row would). So weights normalised to sum to 1 stand for a
+            single row, which the penalty dominates (and ``alpha="auto"``,
+            counting rows by their weights, grows): give weights of mean 1
+            (``w * len(w) / w.sum()``) to make them relative.
+            ``None`` weighs all samples equally.
         X_val : array-like of shape (n_val, n_features), default=None
             A validation set for ``early_stopping``, used instead of holding
             out ``validation_fraction`` of ``X`` (as in scikit-learn's
@@ -270,11 +274,6 @@ class BaseIterativeNetwork(BaseNetwork):
             self._iterate(xp, rule, X, Y, rng, weights, (X_val, Y_val, w_val), progress)
         finally:
             self._best_weights = self._fixed_batches = None
-
-    def _resumes(self, incremental):
-        """Whether this call continues the fitted weights (``warm_start``
-        or ``partial_fit`` of a fitted model) instead of starting afresh."""
-        return hasattr(self, "coefs_") and (self.warm_start or incremental)
 
     def _start_or_resume(self, xp, X, Y, hidden_layer_sizes, rng, incremental, rows):
         """Fresh weights and records, or (``warm_start``, ``partial_fit``)

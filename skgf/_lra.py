@@ -155,10 +155,11 @@ _LRA_DOCS = {
         For the classifier, %(alpha_auto)s The candidates are 1e-4, 0.03 and
         0.3. For the regressor, ``"auto"`` starts from the row rule
         ``min(0.3, 100 / n_rows)`` for the ``n_rows`` rows given to ``fit``,
-        held-out ones included (for ``partial_fit``: all rows given so far),
-        a penalty that fades on large sets; a fresh ``fit`` of 50 to 2,000
-        rows chooses among 1, 3 and 10 times it on held-out rows, as the
-        classifier does, since small noisy sets need more.
+        held-out ones included and counted by their ``sample_weight`` (for
+        ``partial_fit``: all rows given so far), a penalty that fades on
+        large sets; a fresh ``fit`` of 50 to 2,000 rows chooses among 1, 3
+        and 10 times it on held-out rows, as the classifier does, since
+        small noisy sets need more.
     batch_size : int or "auto", default="auto"
         Mini-batch size; ``"auto"`` is ``min(200, n_samples)`` rows, but at
         most ``ceil(n_samples / 10)`` and at least 8 rows from 100 rows on:

@@ -327,9 +327,9 @@ _RSO_REGRESSOR_DOCS = {
         L2 penalty with ``MLPRegressor``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum, biases not penalised): a proposal is
         kept when the batch loss plus the penalty drops. ``"auto"`` is
-        ``3000 / n_rows`` for ``n_rows`` training rows (for ``partial_fit``:
-        all rows given so far), recorded in ``alpha_``; ``0`` is the paper's
-        rule.""",
+        ``3000 / n_rows`` for ``n_rows`` training rows, counted by their
+        ``sample_weight`` (for ``partial_fit``: all rows given so far),
+        recorded in ``alpha_``; ``0`` is the paper's rule.""",
 }
 
 

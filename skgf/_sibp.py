@@ -234,7 +234,8 @@ _SIBP_REGRESSOR_DOCS = {
         L2 penalty with ``MLPRegressor``'s convention (``alpha / 2 *
         ||W||^2`` per mini-batch sum), applied inside the proximal solve, not
         to the biases. ``"auto"`` is ``3000 / n_rows`` for ``n_rows``
-        training rows (for ``partial_fit``: all rows given so far): strong
+        training rows, counted by their ``sample_weight`` (for
+        ``partial_fit``: all rows given so far): strong
         on small noisy sets, which otherwise overfit, and weak on large
         ones; ``alpha_`` records it. Not in the paper.""",
 }

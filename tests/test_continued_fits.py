@@ -136,3 +136,59 @@ def test_resumed_early_stopping_fit_counts_progress_from_its_resumed_weights(iri
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.set_params(n_iter_no_change=3).fit(X[~val], y[~val], X_val=X[val], y_val=y[val])
     assert est.n_iter_ > 10
+
+
+def _quiet_fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "Estimator", [*ITERATIVE_CLASSIFIERS, *ITERATIVE_REGRESSORS], ids=estimator_id
+)
+def test_warm_start_checks_the_fitted_features(Estimator, iris):
+    """A warm_start fit goes on from the fitted weights, so its X must have
+    the fitted columns, as MLPClassifier checks: reordered names and another
+    count are refused, an array without names warns (a warm start once
+    validated X afresh and trained the old weights on permuted columns)."""
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    est = _quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), frame, y)
+    with pytest.raises(ValueError, match="feature names should match"):
+        est.fit(frame[list("dcba")], y)
+    with pytest.raises(ValueError, match="X has 3 features, but .* expecting 4"):
+        est.fit(X[:, :3], y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        _quiet_fit(est, X, y)
+    assert list(est.feature_names_in_) == list("abcd")
+    est.set_params(warm_start=False)
+    _quiet_fit(est, frame[list("dcba")], y)  # a fresh fit takes new columns
+    assert list(est.feature_names_in_) == list("dcba")
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE_REGRESSORS, ids=estimator_id)
+def test_warm_start_keeps_the_target_scale_of_the_fitted_weights(Estimator, iris):
+    """The fitted weights predict standardised targets: a warm_start fit on
+    rows with another mean and spread must go on in the fitted scale, as
+    partial_fit does (a rescaled target once moved every prediction)."""
+    X, y = iris
+    est = _quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), X, y)
+    mean, scale = np.copy(est._y_mean), np.copy(est._y_scale)
+    _quiet_fit(est, X[y > 0], 10 * y[y > 0] + 5)
+    np.testing.assert_array_equal(est._y_mean, mean)
+    np.testing.assert_array_equal(est._y_scale, scale)
+
+
+def test_warm_start_without_steps_keeps_the_predictions(iris):
+    """rec-LRA resumed with a vanishing step size predicts as before, on
+    rows whose targets have another mean and spread."""
+    from skgf import LRARegressor
+
+    X, y = iris
+    est = _quiet_fit(LRARegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0), X, y)
+    before = est.predict(X)
+    est.set_params(warm_start=True, max_iter=1, learning_rate_init=1e-12, alpha=0.0)
+    _quiet_fit(est, X[y > 0], y[y > 0])
+    np.testing.assert_allclose(est.predict(X), before, rtol=1e-7, atol=1e-7)
