@@ -50,7 +50,7 @@ from ._network import forward
 
 # Fitted attributes that hold arrays of the compute namespace (or lists of
 # them); pickling converts exactly these to NumPy.
-_ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
+FITTED_ARRAY_ATTRIBUTES = ("coefs_", "intercepts_", "_y_mean", "_y_scale")
 
 
 # Rows per prediction block: small enough that a block's buffers stay far
@@ -227,13 +227,13 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # were fitted in
         first_call = not self._resumes(incremental)
         X, y = self._validate_training_data(X, y, reset=first_call)
-        if not first_call and not incremental:
-            self._check_warm_start_targets(y)
         xp, device = resolve_compute(X, self.device)
         dtype = float_dtype_for(X.dtype, xp, device)
         X_caller = X
         X = xp.astype(move_to(X, xp, device), dtype, copy=False)
         weights = self._validate_sample_weight(sample_weight, y)
+        if not first_call and not incremental:
+            self._check_warm_start_targets(y, weights)
         Y = self._encode_targets(
             y, xp, device, dtype, reset=first_call, classes=classes, sample_weight=weights
         )
@@ -268,7 +268,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         or ``partial_fit`` of a fitted model) instead of starting afresh."""
         return hasattr(self, "coefs_") and (getattr(self, "warm_start", False) or incremental)
 
-    def _check_warm_start_targets(self, y):
+    def _check_warm_start_targets(self, y, sample_weight):
         """A ``warm_start`` fit's ``y`` fits the fitted output units (the
         classifiers check their classes; a regressor's outputs are checked
         with its target scale)."""
@@ -503,7 +503,7 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # a copy: on Python >= 3.11 object.__getstate__ returns the live
         # __dict__, which pickling (or copy.copy) must not change
         state = dict(super().__getstate__())
-        for name in _ARRAY_ATTRIBUTES + self._state_attributes:
+        for name in FITTED_ARRAY_ATTRIBUTES + self._state_attributes:
             if name in state:
                 state[name] = map_arrays(state[name], to_numpy)
         return state
@@ -543,9 +543,25 @@ class NetworkClassifierMixin(ClassifierMixin):
             return X, y  # column_or_1d warns about it later
         return X, (_check_label_types(y) if y.ndim == 1 else y)
 
-    def _check_warm_start_targets(self, y):
+    def _check_warm_start_targets(self, y, sample_weight):
         # the fitted output units stand for the previous classes
+        y = column_or_1d(y)
+        check_classification_targets(y)
         self._check_same_classes(np.unique(y), "fit")
+        self._check_weighted_classes(y, sample_weight)
+
+    def _check_weighted_classes(self, y, sample_weight):
+        """A fit (not a ``partial_fit`` chunk) needs two classes of positive
+        weight to tell apart."""
+        if sample_weight is None:
+            return
+        weighted = np.unique(y[sample_weight > 0])
+        if weighted.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 "
+                "classes with a positive sample_weight, but only the "
+                f"class {weighted[0]!r} has any."
+            )
 
     def _encode_targets(self, y, xp, device, dtype, reset, classes=None, sample_weight=None):
         y = column_or_1d(y, warn=True)
@@ -560,14 +576,8 @@ class NetworkClassifierMixin(ClassifierMixin):
                     f"in the data, but the data contains only one class: "
                     f"{self.classes_[0]!r}."
                 )
-            if classes is None and sample_weight is not None:
-                weighted = np.unique(y[sample_weight > 0])
-                if weighted.shape[0] < 2:
-                    raise ValueError(
-                        f"{type(self).__name__} needs samples of at least 2 "
-                        "classes with a positive sample_weight, but only the "
-                        f"class {weighted[0]!r} has any."
-                    )
+            if classes is None:
+                self._check_weighted_classes(y, sample_weight)
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise ValueError(

@@ -56,6 +56,7 @@ from ._activations import HIDDEN_ACTIVATIONS
 from ._alpha_search import search_alpha
 from ._array_api import device_of, map_arrays, move_to, take_rows, to_numpy
 from ._base import (
+    FITTED_ARRAY_ATTRIBUTES,
     BaseNetwork,
     FitDiverged,
     _caller_level,
@@ -821,9 +822,8 @@ class BaseIterativeNetwork(BaseNetwork):
         def move(a):
             return xp.astype(move_to(a, xp, device), dtype)
 
-        self.coefs_ = map_arrays(self.coefs_, move)
-        self.intercepts_ = map_arrays(self.intercepts_, move)
-        for name in self._state_attributes:
+        # a regressor's target scale too: predict combines it with the outputs
+        for name in (*FITTED_ARRAY_ATTRIBUTES, *self._state_attributes):
             if hasattr(self, name):
                 setattr(self, name, map_arrays(getattr(self, name), move))
 

@@ -235,6 +235,7 @@ def test_only_the_final_fit_warns():
     assert messages == [str(w.message) for w in fixed if w.category is ConvergenceWarning]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_search_leaves_the_warning_filters_of_other_threads_alone():
     """A fit searching its penalty in one thread (GridSearchCV's threading
     backend) must not change the process-wide warning filters under another

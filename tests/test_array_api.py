@@ -102,6 +102,39 @@ def test_strict_fitted_model_pickles_to_numpy(Estimator, wine, friedman_small):
     np.testing.assert_allclose(restored.predict(X), expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("resume", ["warm_start", "partial_fit"])
+@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
+def test_continued_fit_on_another_device_predicts_there(Estimator, resume, wine, friedman_small):
+    """A fit continued on another device (or after unpickling to NumPy)
+    moves every fitted array there, the regressors' target scale included:
+    predict then combines arrays of one device."""
+    X, y = _data(Estimator, wine, friedman_small)
+    first, second = DEVICES
+    with sklearn.config_context(array_api_dispatch=True):
+        est = small_estimator(Estimator, warm_start=True).fit(
+            xps.asarray(X, device=first), xps.asarray(y, device=first)
+        )
+        X_moved, y_moved = xps.asarray(X, device=second), xps.asarray(y, device=second)
+        if resume == "warm_start":
+            est.fit(X_moved, y_moved)
+        else:
+            est.partial_fit(X_moved, y_moved)
+        assert est.predict(X_moved).device == second
+        assert all(a.device == second for a in est.coefs_ + est.intercepts_)
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE, ids=estimator_id)
+def test_warm_start_in_float32_after_float64_predicts_float32(Estimator, wine, friedman_small):
+    X, y = _data(Estimator, wine, friedman_small)
+    est = small_estimator(Estimator, warm_start=True).fit(X, y)
+    X32 = X.astype(np.float32)
+    est.fit(X32, y)
+    out = est.predict_proba(X32) if hasattr(est, "predict_proba") else est.predict(X32)
+    assert out.dtype == np.float32
+    if hasattr(est, "_y_scale"):
+        assert est._y_mean.dtype == est._y_scale.dtype == np.float32
+
+
 @pytest.mark.parametrize("Estimator", ALL_ESTIMATORS, ids=estimator_id)
 def test_without_dispatch_everything_is_numpy(Estimator, wine, friedman_small):
     X, y = _data(Estimator, wine, friedman_small)

@@ -192,3 +192,13 @@ def test_warm_start_without_steps_keeps_the_predictions(iris):
     est.set_params(warm_start=True, max_iter=1, learning_rate_init=1e-12, alpha=0.0)
     _quiet_fit(est, X[y > 0], y[y > 0])
     np.testing.assert_allclose(est.predict(X), before, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
+def test_warm_start_checks_labels_as_a_fresh_fit_does(Estimator, iris):
+    X, y = iris
+    est = _quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), X, y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        est.fit(X, np.linspace(0, 1, X.shape[0]))
+    with pytest.raises(ValueError, match="2 classes with a positive sample_weight"):
+        est.fit(X, y, sample_weight=(y == 0).astype(float))
