@@ -225,17 +225,17 @@ class BaseNetwork(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
         # X must have the fitted features (their count and names, as the
         # MLPs check), and a regressor's targets keep the scale its weights
         # were fitted in
-        first_call = not self._resumes(incremental)
-        X, y = self._validate_training_data(X, y, reset=first_call)
+        fresh = not self._resumes(incremental)
+        X, y = self._validate_training_data(X, y, reset=fresh)
         xp, device = resolve_compute(X, self.device)
         dtype = float_dtype_for(X.dtype, xp, device)
         X_caller = X
         X = xp.astype(move_to(X, xp, device), dtype, copy=False)
         weights = self._validate_sample_weight(sample_weight, y)
-        if not first_call and not incremental:
+        if not fresh and not incremental:
             self._check_warm_start_targets(y, weights)
         Y = self._encode_targets(
-            y, xp, device, dtype, reset=first_call, classes=classes, sample_weight=weights
+            y, xp, device, dtype, reset=fresh, classes=classes, sample_weight=weights
         )
         hidden = self._hidden_layer_widths()
         progress = FitProgress.start(

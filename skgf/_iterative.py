@@ -533,16 +533,15 @@ class BaseIterativeNetwork(BaseNetwork):
             "max_iter."
         )
 
-    def _warn(self, message):
-        """A ``ConvergenceWarning`` about this fit, named after the estimator
-        and attributed to the caller of ``fit``; none from the penalty
-        search's candidate fits, whose final fit says what it needs to (no
-        ``catch_warnings`` there: it changes the filters of every thread)."""
+    def _warn(self, message, category=ConvergenceWarning):
+        """A warning (by default a ``ConvergenceWarning``) about this fit,
+        named after the estimator and attributed to the caller of ``fit``;
+        none from the penalty search's candidate fits, whose final fit says
+        what it needs to (no ``catch_warnings`` there: it changes the
+        filters of every thread)."""
         if self._searching_alpha:
             return
-        warnings.warn(
-            f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=_caller_level()
-        )
+        warnings.warn(f"{type(self).__name__}: {message}", category, stacklevel=_caller_level())
 
     def _raise_diverged(self, loss):
         """A non-finite first iteration: nothing to keep (``_fit`` restores
@@ -731,15 +730,11 @@ class BaseIterativeNetwork(BaseNetwork):
     def _warn_if_batch_exceeds_rows(self, n_rows):
         """Say so when an integer ``batch_size`` exceeds the training rows
         (MLPClassifier warns the same way): the batch is then all of them."""
-        if self._searching_alpha:
-            return  # the penalty search's fits: the final fit says it
         if self.batch_size != "auto" and self.batch_size > n_rows:
-            warnings.warn(
-                f"{type(self).__name__}: batch_size={self.batch_size} is larger than "
-                f"the {n_rows} training rows of this fit; each mini-batch is all "
-                "of them.",
+            self._warn(
+                f"batch_size={self.batch_size} is larger than the {n_rows} "
+                "training rows of this fit; each mini-batch is all of them.",
                 UserWarning,
-                stacklevel=_caller_level(),
             )
 
     def _batch_size(self, n_samples):

@@ -21,10 +21,12 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import pathlib
 import sys
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_wine, make_friedman1
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -83,6 +85,14 @@ def small_estimator(Estimator, **params):
 def all_estimators(**params):
     """Fresh small instances of every estimator (``params`` go to each)."""
     return [small_estimator(Estimator, **params) for Estimator in ALL_ESTIMATORS]
+
+
+def quiet_fit(est, X, y, **fit_params):
+    """``est.fit(X, y, **fit_params)`` without its ``ConvergenceWarning``s
+    (the short fits of the tests stop at ``max_iter``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **fit_params)
 
 
 def estimator_id(estimator):

@@ -25,6 +25,7 @@ from skgf_test_data import (
     ITERATIVE_CLASSIFIERS,
     estimator_id,
     load_shared,
+    quiet_fit,
     small_estimator,
 )
 
@@ -42,7 +43,7 @@ def test_regressors_without_a_search_keep_the_row_rule(Estimator):
     """RSO's and semi-implicit BP's alpha="auto" is the row rule alone: a
     search over 1, 3 and 10 times it was measured and not adopted for them."""
     X, y = _data(Estimator)
-    est = _fit(small_estimator(Estimator), X, y)
+    est = quiet_fit(small_estimator(Estimator), X, y)
     assert not hasattr(est, "alphas_")
     rule = min(est._AUTO_ALPHA_ROWS / X.shape[0], est._AUTO_ALPHA_MAX)
     assert est.alpha_ == pytest.approx(rule)
@@ -58,19 +59,21 @@ def _searched_lra_regressor(X, y, multiple, **fit_kwargs):
     multiple diabetes prefers)."""
     est = small_estimator(LRARegressor)
     est._AUTO_ALPHA_RULE_MULTIPLES = (multiple,)  # one candidate: the search keeps it
-    return _fit(est, X, y, **fit_kwargs)
+    return quiet_fit(est, X, y, **fit_kwargs)
 
 
 def test_lra_regressor_searches_multiples_of_the_row_rule_on_small_sets():
     """The candidates are 1, 3 and 10 times the rule for the rows given to
     fit (the weights' sum with sample_weight), from 50 to 2,000 rows."""
     X, y = _data(LRARegressor)
-    est = _fit(small_estimator(LRARegressor), X, y)
+    est = quiet_fit(small_estimator(LRARegressor), X, y)
     rule = _lra_rule(X.shape[0])
     assert rule < 0.3  # diabetes' 442 rows: the rule below its cap
     tried = est.alphas_.shape[0]
     np.testing.assert_allclose(est.alphas_, [rule, 3 * rule, 10 * rule][:tried])
-    weighted = _fit(small_estimator(LRARegressor), X, y, sample_weight=np.full(X.shape[0], 2.0))
+    weighted = quiet_fit(
+        small_estimator(LRARegressor), X, y, sample_weight=np.full(X.shape[0], 2.0)
+    )
     np.testing.assert_allclose(weighted.alphas_[0], _lra_rule(2 * X.shape[0]))
 
 
@@ -81,7 +84,7 @@ def test_lra_regressor_searches_from_50_to_2000_rows(rows, searched):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(rows, 3))
     y = X[:, 0] + 0.1 * rng.normal(size=rows)
-    est = _fit(small_estimator(LRARegressor, max_iter=1), X, y)
+    est = quiet_fit(small_estimator(LRARegressor, max_iter=1), X, y)
     assert hasattr(est, "alphas_") == searched
     if not searched:
         assert est.alpha_ == pytest.approx(_lra_rule(rows))
@@ -99,19 +102,13 @@ def test_lra_regressor_continues_with_the_chosen_multiple_of_the_rule():
     assert est.alpha_ == pytest.approx(3 * _lra_rule(X.shape[0] + 100))
     warm = _searched_lra_regressor(X, y, 10.0)
     warm.set_params(warm_start=True, max_iter=1)
-    _fit(warm, X[:200], y[:200])
+    quiet_fit(warm, X[:200], y[:200])
     assert not hasattr(warm, "alphas_")  # a resumed fit does not search
     assert warm.alpha_ == pytest.approx(10 * _lra_rule(200))
     # a fresh fit forgets the multiple
     warm.set_params(warm_start=False)
-    _fit(warm, X[:40], y[:40])  # fewer than 50 rows: no search
+    quiet_fit(warm, X[:40], y[:40])  # fewer than 50 rows: no search
     assert warm.alpha_ == pytest.approx(_lra_rule(40))
-
-
-def _fit(est, X, y, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kwargs)
 
 
 def _output(est, X):
@@ -121,7 +118,7 @@ def _output(est, X):
 @pytest.mark.parametrize("Estimator", [*ITERATIVE_CLASSIFIERS, LRARegressor], ids=estimator_id)
 def test_search_keeps_the_lowest_held_out_loss_and_refits_with_it(Estimator):
     X, y = _data(Estimator)
-    auto = _fit(small_estimator(Estimator), X, y)
+    auto = quiet_fit(small_estimator(Estimator), X, y)
     losses = auto.alpha_validation_losses_
     assert auto.alphas_.shape == losses.shape and losses.shape[0] in (2, 3)
     assert np.all(np.isfinite(losses))
@@ -134,7 +131,7 @@ def test_search_keeps_the_lowest_held_out_loss_and_refits_with_it(Estimator):
     assert auto.alpha_ == auto.alphas_[within[0]]
     # the final model is the fit of every row with the chosen penalty, from
     # the weights a fit without the search starts from
-    fixed = _fit(small_estimator(Estimator, alpha=auto.alpha_), X, y)
+    fixed = quiet_fit(small_estimator(Estimator, alpha=auto.alpha_), X, y)
     np.testing.assert_allclose(_output(auto, X), _output(fixed, X), rtol=1e-10, atol=1e-12)
     assert not hasattr(fixed, "alphas_") and fixed.alpha_ == auto.alpha_
 
@@ -145,7 +142,7 @@ def test_classifier_candidates_start_from_the_earlier_constant_default():
     assert SemiImplicitBPClassifier._AUTO_ALPHA_CANDIDATES[0] == 0.03
     assert RSOClassifier._AUTO_ALPHA_CANDIDATES[0] == 3.0
     X, y = _data(LRAClassifier)
-    est = _fit(small_estimator(LRAClassifier), X, y)
+    est = quiet_fit(small_estimator(LRAClassifier), X, y)
     tried = LRAClassifier._AUTO_ALPHA_CANDIDATES[: est.alphas_.shape[0]]
     np.testing.assert_array_equal(est.alphas_, tried)
 
@@ -155,7 +152,7 @@ def test_no_search_outside_a_fresh_fit(Estimator):
     X, y = _data(Estimator)
     first = Estimator._AUTO_ALPHA_CANDIDATES[0]
     # an explicit penalty
-    est = _fit(small_estimator(Estimator, alpha=0.5), X, y)
+    est = quiet_fit(small_estimator(Estimator, alpha=0.5), X, y)
     assert est.alpha_ == 0.5 and not hasattr(est, "alphas_")
     # partial_fit cannot hold rows out: the first candidate
     kwargs = {"classes": np.unique(y)} if Estimator in ITERATIVE_CLASSIFIERS else {}
@@ -163,28 +160,28 @@ def test_no_search_outside_a_fresh_fit(Estimator):
     stream.partial_fit(X, y, **kwargs)
     assert stream.alpha_ == pytest.approx(first) and not hasattr(stream, "alphas_")
     # too few rows to hold any out
-    small = _fit(small_estimator(Estimator), X[:40], y[:40])
+    small = quiet_fit(small_estimator(Estimator), X[:40], y[:40])
     assert not hasattr(small, "alphas_")
     # a warm start keeps the penalty it resumes with
-    warm = _fit(small_estimator(Estimator, warm_start=True), X, y)
+    warm = quiet_fit(small_estimator(Estimator, warm_start=True), X, y)
     chosen = warm.alpha_
-    _fit(warm, X, y)
+    quiet_fit(warm, X, y)
     assert warm.alpha_ == chosen and not hasattr(warm, "alphas_")  # no search ran
-    _fit(warm.set_params(alpha=0.5), X, y)
-    _fit(warm.set_params(alpha="auto"), X, y)
+    quiet_fit(warm.set_params(alpha=0.5), X, y)
+    quiet_fit(warm.set_params(alpha="auto"), X, y)
     assert warm.alpha_ == 0.5  # the penalty it resumed with
     # a fresh fit searches again
-    _fit(warm.set_params(warm_start=False), X, y)
+    quiet_fit(warm.set_params(warm_start=False), X, y)
     assert warm.alpha_ == chosen and hasattr(warm, "alpha_validation_losses_")
 
 
 def test_search_scores_on_the_callers_validation_set():
     X, y = _data(LRAClassifier)
     X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.3, random_state=0)
-    est = _fit(small_estimator(LRAClassifier), X_fit, y_fit, X_val=X_val, y_val=y_val)
+    est = quiet_fit(small_estimator(LRAClassifier), X_fit, y_fit, X_val=X_val, y_val=y_val)
     losses = []
     for alpha in est.alphas_:
-        fixed = _fit(
+        fixed = quiet_fit(
             small_estimator(LRAClassifier, alpha=alpha), X_fit, y_fit, X_val=X_val, y_val=y_val
         )
         losses.append(-np.mean(np.log(fixed.predict_proba(X_val)[np.arange(len(y_val)), y_val])))
@@ -193,7 +190,7 @@ def test_search_scores_on_the_callers_validation_set():
 
 def test_verbose_names_the_candidates(capsys):
     X, y = _data(LRAClassifier)
-    _fit(small_estimator(LRAClassifier, verbose=True), X, y)
+    quiet_fit(small_estimator(LRAClassifier, verbose=True), X, y)
     out = capsys.readouterr().out
     assert "alpha='auto', held-out loss alpha=0.0001:" in out
     # the candidates' own iterations are not printed: one fit's worth

@@ -16,6 +16,7 @@ from skgf_test_data import (
     ITERATIVE_CLASSIFIERS,
     ITERATIVE_REGRESSORS,
     estimator_id,
+    quiet_fit,
     small_estimator,
 )
 
@@ -138,12 +139,6 @@ def test_resumed_early_stopping_fit_counts_progress_from_its_resumed_weights(iri
     assert est.n_iter_ > 10
 
 
-def _quiet_fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y)
-
-
 @pytest.mark.parametrize(
     "Estimator", [*ITERATIVE_CLASSIFIERS, *ITERATIVE_REGRESSORS], ids=estimator_id
 )
@@ -155,16 +150,16 @@ def test_warm_start_checks_the_fitted_features(Estimator, iris):
     pd = pytest.importorskip("pandas")
     X, y = iris
     frame = pd.DataFrame(X, columns=list("abcd"))
-    est = _quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), frame, y)
+    est = quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), frame, y)
     with pytest.raises(ValueError, match="feature names should match"):
         est.fit(frame[list("dcba")], y)
     with pytest.raises(ValueError, match="X has 3 features, but .* expecting 4"):
         est.fit(X[:, :3], y)
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
-        _quiet_fit(est, X, y)
+        quiet_fit(est, X, y)
     assert list(est.feature_names_in_) == list("abcd")
     est.set_params(warm_start=False)
-    _quiet_fit(est, frame[list("dcba")], y)  # a fresh fit takes new columns
+    quiet_fit(est, frame[list("dcba")], y)  # a fresh fit takes new columns
     assert list(est.feature_names_in_) == list("dcba")
 
 
@@ -174,9 +169,9 @@ def test_warm_start_keeps_the_target_scale_of_the_fitted_weights(Estimator, iris
     rows with another mean and spread must go on in the fitted scale, as
     partial_fit does (a rescaled target once moved every prediction)."""
     X, y = iris
-    est = _quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), X, y)
+    est = quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), X, y)
     mean, scale = np.copy(est._y_mean), np.copy(est._y_scale)
-    _quiet_fit(est, X[y > 0], 10 * y[y > 0] + 5)
+    quiet_fit(est, X[y > 0], 10 * y[y > 0] + 5)
     np.testing.assert_array_equal(est._y_mean, mean)
     np.testing.assert_array_equal(est._y_scale, scale)
 
@@ -187,17 +182,17 @@ def test_warm_start_without_steps_keeps_the_predictions(iris):
     from skgf import LRARegressor
 
     X, y = iris
-    est = _quiet_fit(LRARegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0), X, y)
+    est = quiet_fit(LRARegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0), X, y)
     before = est.predict(X)
     est.set_params(warm_start=True, max_iter=1, learning_rate_init=1e-12, alpha=0.0)
-    _quiet_fit(est, X[y > 0], y[y > 0])
+    quiet_fit(est, X[y > 0], y[y > 0])
     np.testing.assert_allclose(est.predict(X), before, rtol=1e-7, atol=1e-7)
 
 
 @pytest.mark.parametrize("Estimator", ITERATIVE_CLASSIFIERS, ids=estimator_id)
 def test_warm_start_checks_labels_as_a_fresh_fit_does(Estimator, iris):
     X, y = iris
-    est = _quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), X, y)
+    est = quiet_fit(small_estimator(Estimator, warm_start=True, max_iter=2), X, y)
     with pytest.raises(ValueError, match="Unknown label type"):
         est.fit(X, np.linspace(0, 1, X.shape[0]))
     with pytest.raises(ValueError, match="2 classes with a positive sample_weight"):
